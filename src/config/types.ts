@@ -1,0 +1,119 @@
+// The validated, normalized configuration: what the loader produces from either
+// YAML form and what the runtime compiler consumes. Durations are milliseconds,
+// addresses are split, every optional section has its defaults filled in, so
+// nothing downstream ever looks at raw YAML.
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface WeirConfig {
+  /** Where weir accepts client connections. Default 127.0.0.1:8080. */
+  listen: Address;
+  /** Routes in file order. Matching priority is decided by the router, not by order. */
+  routes: RouteConfig[];
+  /** Services by name. */
+  services: Map<string, ServiceConfig>;
+  /** Where the config came from, for messages: a file path or "<object>". */
+  source: string;
+}
+
+export type PathMatch =
+  | { kind: 'prefix'; value: string }
+  | { kind: 'exact'; value: string }
+  | { kind: 'regex'; value: string };
+
+export interface HeaderRules {
+  /** Header name (as written) to value; appended to the request. */
+  add: Array<[string, string]>;
+  /** Lower-cased header names to remove. Removing "host" makes the backend receive its own address as Host. */
+  remove: string[];
+}
+
+export interface QueryRules {
+  /** Parameter name to value, appended. */
+  add: Array<[string, string]>;
+  /** Parameter names to remove (every occurrence). */
+  remove: string[];
+}
+
+export interface RewriteRules {
+  /** Text to replacement, applied to the path in order, every occurrence. */
+  replace: Array<[string, string]>;
+}
+
+export interface FirewallRules {
+  /** Single addresses or CIDR ranges, IPv4 or IPv6, as written (validated). */
+  ipReject: string[];
+  /** Path prefixes, matched on segment boundaries against the normalized path. */
+  pathReject: string[];
+}
+
+export interface RouteConfig {
+  /** A name for logs and explain: given, or derived ("route 1: host www.mango.com"). */
+  name: string;
+  /** Lower-case host ("www.example.com" or "*.example.com"); undefined matches any host. */
+  host?: string;
+  /** Path matcher; undefined matches every path. */
+  path?: PathMatch;
+  /** Upper-case methods; undefined allows every method. */
+  methods?: string[];
+  /** Prefix removed from the path before forwarding ("" = none). The backend always gets at least "/". */
+  stripPrefix: string;
+  requestHeaders: HeaderRules;
+  query: QueryRules;
+  rewrite: RewriteRules;
+  firewall: FirewallRules;
+  /** Name of a service in WeirConfig.services (validated to exist). */
+  service: string;
+}
+
+export type BalanceAlgorithm = 'least_connections' | 'round_robin' | 'random';
+
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive passes that mark a down backend up. */
+  healthyThreshold: number;
+  /** Consecutive failures that mark an up backend down. */
+  unhealthyThreshold: number;
+  /** Inclusive status ranges that count as healthy. Default [[200, 399]]. */
+  expectedStatuses: Array<[number, number]>;
+}
+
+export interface TimeoutsConfig {
+  connectMs: number;
+  responseHeadersMs: number;
+  /** Longest silence while a body streams, either direction. */
+  idleMs: number;
+}
+
+export interface ServiceConfig {
+  name: string;
+  servers: Address[];
+  balance: BalanceAlgorithm;
+  /** Undefined: no active checks, every server is taken as up. */
+  healthCheck?: HealthCheckConfig;
+  timeouts: TimeoutsConfig;
+}
+
+/** One problem found in a config file, with where it is. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** The key's path, like "services.api.timeouts.connect" or "routes[2].host". */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
