@@ -17,7 +17,15 @@ export interface WeirConfig {
   services: Map<string, ServiceConfig>;
   /** Where the config came from, for messages: a file path or "<object>". */
   source: string;
+  /**
+   * Which YAML form it was written in: weir's own, or the course's hosts/paths
+   * form. Only for messages (`weir validate`); both mean the same at runtime.
+   * The loader always sets it; absent is taken as "weir".
+   */
+  form?: ConfigForm;
 }
+
+export type ConfigForm = 'weir' | 'course';
 
 export type PathMatch =
   | { kind: 'prefix'; value: string }
@@ -102,7 +110,9 @@ export interface ServiceConfig {
 /** One problem found in a config file, with where it is. */
 export interface ConfigIssue {
   file: string;
+  /** 1-based; 0 when the config was not read from text (loadConfigObject), so there is no position. */
   line: number;
+  /** 1-based; 0 together with line. */
   column: number;
   /** The key's path, like "services.api.timeouts.connect" or "routes[2].host". */
   path: string;
@@ -112,8 +122,17 @@ export interface ConfigIssue {
 export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
-    super(issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'));
+    super(issues.map(formatConfigIssue).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
   }
+}
+
+/**
+ * "file:line:column: key.path: message", the form editors and terminals turn
+ * into a link. Without a position (line 0) it is "source: key.path: message".
+ */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
+  return `${where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`;
 }

@@ -1,0 +1,118 @@
+// Configuration files for the backends and the load balancers. Every load
+// balancer gets the same shape: one process, round robin over the same
+// upstream servers, keep-alive on both sides, no access log, request bodies
+// streamed rather than buffered.
+
+export interface Upstream {
+  host: string;
+  port: number;
+}
+
+const addr = (u: Upstream): string => `${u.host}:${u.port}`;
+
+/** Directives every nginx instance here needs to live entirely inside its temp prefix. */
+function nginxCommon(prefix: string): string {
+  // As root the workers would otherwise switch to "nobody", which cannot use the
+  // 0700 temp prefix; elsewhere the directive would only produce a warning.
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}worker_processes 1;
+worker_rlimit_nofile 65535;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events {
+  worker_connections 8192;
+}
+`;
+}
+
+function nginxHttpCommon(prefix: string): string {
+  return `  access_log off;
+  client_body_temp_path ${prefix}/client_body_temp;
+  proxy_temp_path ${prefix}/proxy_temp;
+  fastcgi_temp_path ${prefix}/fastcgi_temp;
+  uwsgi_temp_path ${prefix}/uwsgi_temp;
+  scgi_temp_path ${prefix}/scgi_temp;
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+`;
+}
+
+/** One nginx process answering a short fixed body on each port ("hello from backend N"). */
+export function backendNginxConf(prefix: string, ports: number[]): string {
+  const servers = ports
+    .map(
+      (port, i) => `  server {
+    listen 127.0.0.1:${port};
+    location / {
+      return 200 "hello from backend ${i + 1}\\n";
+    }
+  }
+`,
+    )
+    .join('');
+  return `${nginxCommon(prefix)}http {
+${nginxHttpCommon(prefix)}  default_type text/plain;
+${servers}}
+`;
+}
+
+export function nginxLbConf(prefix: string, port: number, upstreams: Upstream[]): string {
+  const servers = upstreams.map((u) => `    server ${addr(u)};\n`).join('');
+  return `${nginxCommon(prefix)}http {
+${nginxHttpCommon(prefix)}  upstream app {
+${servers}    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_read_timeout 300s;
+      proxy_send_timeout 300s;
+    }
+  }
+}
+`;
+}
+
+export function haproxyCfg(port: number, upstreams: Upstream[]): string {
+  const servers = upstreams.map((u, i) => `  server b${i + 1} ${addr(u)}\n`).join('');
+  return `global
+  nbthread 1
+  maxconn 4096
+
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 65s
+  timeout http-request 30s
+
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend app
+
+backend app
+  balance roundrobin
+  http-reuse always
+${servers}`;
+}
+
+/** weir's own YAML form. */
+export function weirYaml(port: number, upstreams: Upstream[]): string {
+  return `listen: 127.0.0.1:${port}
+routes:
+  - path: /
+    service: app
+services:
+  app:
+    balance: round_robin
+    servers: [${upstreams.map(addr).join(', ')}]
+`;
+}

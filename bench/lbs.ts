@@ -1,0 +1,124 @@
+// Starting the backends and the four load balancers, each as its own process
+// with its config, log and pid file in its own directory under the run's temp dir.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { backendNginxConf, haproxyCfg, nginxLbConf, weirYaml } from './configs.ts';
+import type { Upstream } from './configs.ts';
+import { freePort, startProcess, stopProcess, waitForHttp } from './processes.ts';
+import type { Managed } from './processes.ts';
+
+export const LB_NAMES = ['nginx', 'haproxy', 'http-proxy', 'weir'] as const;
+export type LbName = (typeof LB_NAMES)[number];
+
+export interface Context {
+  /** The run's temp dir (mkdtemp). */
+  tmp: string;
+  /** Repository root, the working directory of weir and the Node scripts. */
+  repoRoot: string;
+  /** The Node binary running this harness (Node 24 when started through npm run bench). */
+  nodeBin: string;
+  /** When set, weir runs with --cpu-prof and writes its profile under this dir. */
+  profileDir?: string;
+  readyTimeoutMs: number;
+}
+
+export interface Running {
+  name: string;
+  url: string;
+  port: number;
+  proc: Managed;
+}
+
+function instanceDir(ctx: Context, name: string): string {
+  const dir = path.join(ctx.tmp, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Starts the process and waits until GET / through it answers 200; stops it again if that fails. */
+async function startAndWait(
+  name: string,
+  port: number,
+  command: string,
+  args: string[],
+  dir: string,
+  ctx: Context,
+): Promise<Running> {
+  const proc = await startProcess(name, command, args, path.join(dir, 'output.log'), { cwd: ctx.repoRoot });
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await waitForHttp(proc, url, ctx.readyTimeoutMs);
+  } catch (err) {
+    await stopProcess(proc, 2000);
+    throw err;
+  }
+  return { name, url, port, proc };
+}
+
+function nginxArgs(dir: string, conf: string): string[] {
+  const file = path.join(dir, 'nginx.conf');
+  writeFileSync(file, conf);
+  // -e: the error log used before the config is read (default: a system path).
+  return ['-p', dir, '-c', file, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'];
+}
+
+/** One nginx process serving "hello from backend N" on two ports. */
+export async function startBackends(ctx: Context): Promise<{ proc: Running; upstreams: Upstream[] }> {
+  const ports = [await freePort(), await freePort()];
+  const dir = instanceDir(ctx, 'backends');
+  const args = nginxArgs(dir, backendNginxConf(dir, ports));
+  const proc = await startAndWait('backend nginx', ports[0] as number, 'nginx', args, dir, ctx);
+  await waitForHttp(proc.proc, `http://127.0.0.1:${ports[1]}/`, ctx.readyTimeoutMs);
+  return { proc, upstreams: ports.map((port) => ({ host: '127.0.0.1', port })) };
+}
+
+/** The Node sink that discards upload bodies. */
+export async function startSink(ctx: Context): Promise<{ proc: Running; upstreams: Upstream[] }> {
+  const port = await freePort();
+  const dir = instanceDir(ctx, 'upload-sink');
+  const script = path.join(ctx.repoRoot, 'bench', 'upload-sink.ts');
+  const proc = await startAndWait('upload sink', port, ctx.nodeBin, [script, String(port)], dir, ctx);
+  return { proc, upstreams: [{ host: '127.0.0.1', port }] };
+}
+
+/**
+ * Starts one load balancer in front of `upstreams`. `instance` names the
+ * directory ("nginx-main", "weir-upload") and the process in messages.
+ */
+export async function startLb(
+  name: LbName,
+  instance: string,
+  upstreams: Upstream[],
+  ctx: Context,
+): Promise<Running> {
+  const port = await freePort();
+  const label = `${name} (${instance})`;
+  const dir = instanceDir(ctx, `${name}-${instance}`);
+  switch (name) {
+    case 'nginx':
+      return startAndWait(label, port, 'nginx', nginxArgs(dir, nginxLbConf(dir, port, upstreams)), dir, ctx);
+    case 'haproxy': {
+      const cfg = path.join(dir, 'haproxy.cfg');
+      writeFileSync(cfg, haproxyCfg(port, upstreams));
+      return startAndWait(label, port, 'haproxy', ['-f', cfg, '-db'], dir, ctx);
+    }
+    case 'http-proxy': {
+      const script = path.join(ctx.repoRoot, 'bench', 'http-proxy-lb.ts');
+      const targets = upstreams.map((u) => `${u.host}:${u.port}`);
+      return startAndWait(label, port, ctx.nodeBin, [script, String(port), ...targets], dir, ctx);
+    }
+    case 'weir': {
+      const cfg = path.join(dir, 'weir.yaml');
+      writeFileSync(cfg, weirYaml(port, upstreams));
+      const args: string[] = [];
+      if (ctx.profileDir) {
+        const profDir = path.join(ctx.profileDir, instance);
+        mkdirSync(profDir, { recursive: true });
+        args.push('--cpu-prof', '--cpu-prof-dir', profDir);
+      }
+      args.push(path.join(ctx.repoRoot, 'src', 'cli', 'main.ts'), 'start', '-c', cfg);
+      return startAndWait(label, port, ctx.nodeBin, args, dir, ctx);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// Command-line options of `npm run bench -- ...`.
+
+import { parseArgs } from 'node:util';
+import { LB_NAMES } from './lbs.ts';
+import type { LbName } from './lbs.ts';
+
+export interface Options {
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  only: LbName[];
+  upload: boolean;
+  uploadBytes: number;
+  profile: boolean;
+  keepTmp: boolean;
+  quick: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --duration <t>      length of each measured wrk run (default 10s; "500ms", "10s", "1m")
+  --warmup <t>        wrk warm-up before each load balancer's throughput run (default 2s)
+  --rounds <n>        interleaved rounds; the report shows the median (default 3)
+  --only <list>       comma-separated subset of ${LB_NAMES.join(',')}
+  --skip-upload       leave out the streamed-upload scenario
+  --upload-mb <n>     upload size in MiB (default 1024)
+  --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload
+  --profile           run weir with --cpu-prof and print its top 25 functions by self time
+  --keep-tmp          keep the temp dir with configs and logs
+  -h, --help          this text
+`;
+
+/** "10s" | "500ms" | "1m" | "10" (seconds) → seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`bad duration ${JSON.stringify(text)} (use e.g. 10s, 500ms, 1m)`);
+  const n = Number(m[1]);
+  const seconds = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  if (seconds <= 0) throw new Error(`duration must be positive: ${text}`);
+  // wrk takes whole seconds.
+  return Math.max(1, Math.round(seconds));
+}
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return n;
+}
+
+/** Returns the options, or undefined after printing the usage for --help. */
+export function parseOptions(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      only: { type: 'string' },
+      'skip-upload': { type: 'boolean', default: false },
+      'upload-mb': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'keep-tmp': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  const quick = values.quick;
+  let only: LbName[] = [...LB_NAMES];
+  if (values.only !== undefined) {
+    const names = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const n of names) {
+      if (!(LB_NAMES as readonly string[]).includes(n)) {
+        throw new Error(`--only: unknown load balancer ${JSON.stringify(n)} (known: ${LB_NAMES.join(', ')})`);
+      }
+    }
+    // Keep the canonical order (nginx first: it is the reference).
+    only = LB_NAMES.filter((n) => names.includes(n));
+  }
+  return {
+    durationS: parseDuration(values.duration ?? (quick ? '2s' : '10s')),
+    warmupS: parseDuration(values.warmup ?? (quick ? '1s' : '2s')),
+    rounds: positiveInt('rounds', values.rounds ?? (quick ? '1' : '3')),
+    only,
+    upload: !values['skip-upload'],
+    uploadBytes: positiveInt('upload-mb', values['upload-mb'] ?? (quick ? '256' : '1024')) * 2 ** 20,
+    profile: values.profile,
+    keepTmp: values['keep-tmp'],
+    quick,
+  };
+}

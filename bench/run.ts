@@ -1,0 +1,350 @@
+// npm run bench: weir against nginx, HAProxy and http-proxy on the same two
+// backends, one process each, in interleaved rounds; markdown report on stdout
+// (progress on stderr), raw results in bench/results/<timestamp>.json.
+// See bench/README.md.
+
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBackends, startLb, startSink } from './lbs.ts';
+import type { Context, LbName, Running } from './lbs.ts';
+import { parseOptions, USAGE } from './options.ts';
+import type { Options } from './options.ts';
+import { isAlive, killAllNow, logTail, stopAll, stopProcess } from './processes.ts';
+import { TreeSampler, treeRssBytes } from './procfs.ts';
+import { formatTopFunctions, readProfile, summarizeProfile } from './profile.ts';
+import { summarizeUpload, summarizeWrk, uploadTable, wrkTable } from './report.ts';
+import type { UploadRun, WrkRun, WrkScenario } from './report.ts';
+import { ensureTools, formatMachine, machineInfo } from './setup.ts';
+import { streamUpload } from './upload.ts';
+import { runWrk } from './wrk.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const UPLOAD_TIMEOUT_MS = 300_000;
+const WRK_THREADS = 2;
+const DIRECT = 'direct';
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Round r starts one load balancer further along, so none always runs first. */
+function rotate<T>(items: T[], by: number): T[] {
+  if (items.length === 0) return items;
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+interface State {
+  opts: Options;
+  ctx: Context;
+  wrkRuns: WrkRun[];
+  uploadRuns: UploadRun[];
+  /** Load balancers left out, with the reason. */
+  skipped: Map<string, string>;
+  /** Resident memory of each instance once it answered its first request, by instance ("main", "upload") and name. */
+  startRss: Record<string, Record<string, number>>;
+}
+
+async function startAll(state: State, instance: string, upstreams: Parameters<typeof startLb>[2]) {
+  const running = new Map<LbName, Running>();
+  for (const name of state.opts.only) {
+    if (state.skipped.has(name)) continue;
+    try {
+      const lb = await startLb(name, instance, upstreams, state.ctx);
+      running.set(name, lb);
+      const rss = treeRssBytes(lb.proc.pid);
+      (state.startRss[instance] ??= {})[name] = rss;
+      log(`${name} (${instance}) ready on ${lb.url} (pid ${lb.proc.pid}, RSS ${mib(rss)})`);
+    } catch (err) {
+      state.skipped.set(name, `failed to start (${instance})`);
+      log(`SKIPPING ${name}: it did not start.\n${errorText(err)}`);
+    }
+  }
+  return running;
+}
+
+function deadError(lb: Running): string {
+  return `${lb.name} is no longer running (${lb.proc.exitInfo ?? 'unknown'})\n${logTail(lb.proc)}`;
+}
+
+async function measureWrk(
+  state: State,
+  lb: Running,
+  round: number,
+  scenario: WrkScenario,
+  connections: number,
+): Promise<WrkRun> {
+  const run: WrkRun = { round, lb: lb.name.split(' ')[0] as string, scenario };
+  const sampler = new TreeSampler(lb.proc.pid);
+  try {
+    run.wrk = await runWrk({
+      url: lb.url,
+      threads: WRK_THREADS,
+      connections,
+      durationS: state.opts.durationS,
+      latency: true,
+    });
+  } catch (err) {
+    run.error = errorText(err);
+  }
+  const sample = sampler.stop();
+  run.peakRssBytes = sample.peakRssBytes;
+  run.cpuCores = sample.cpuCores;
+  if (!isAlive(lb.proc)) {
+    run.error = deadError(lb);
+    delete run.wrk;
+  }
+  if (run.wrk) {
+    const w = run.wrk;
+    const errs = w.socketErrors + w.non2xx3xx;
+    log(
+      `  ${run.lb} ${scenario}: ${Math.round(w.requestsPerSec)} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, ` +
+        `peak RSS ${mib(sample.peakRssBytes)}, CPU ${(sample.cpuCores * 100).toFixed(0)}%` +
+        (errs > 0 ? `, ${errs} errors` : ''),
+    );
+  } else {
+    log(`  ${run.lb} ${scenario} FAILED: ${run.error}`);
+  }
+  state.wrkRuns.push(run);
+  return run;
+}
+
+async function loadScenarios(state: State, upstreams: Parameters<typeof startLb>[2]): Promise<void> {
+  const { opts } = state;
+  const lbs = await startAll(state, 'main', upstreams);
+  try {
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const [name, lb] of rotate([...lbs], round - 1)) {
+        log(`round ${round}/${opts.rounds}: ${name}`);
+        if (!isAlive(lb.proc)) {
+          for (const scenario of ['throughput', 'memory256'] as const) {
+            state.wrkRuns.push({ round, lb: name, scenario, error: deadError(lb) });
+          }
+          continue;
+        }
+        try {
+          await runWrk({ url: lb.url, threads: WRK_THREADS, connections: 64, durationS: opts.warmupS, latency: false });
+        } catch (err) {
+          log(`  ${name} warm-up failed: ${errorText(err)}`);
+        }
+        await measureWrk(state, lb, round, 'throughput', 64);
+        await measureWrk(state, lb, round, 'memory256', 256);
+      }
+    }
+  } finally {
+    // Stopping weir here also makes it write its CPU profile (with --profile).
+    await Promise.all([...lbs.values()].map((lb) => stopProcess(lb.proc, 15_000)));
+  }
+}
+
+async function uploadScenario(state: State): Promise<void> {
+  const { opts } = state;
+  const sink = await startSink(state.ctx);
+  const lbs = await startAll(state, 'upload', sink.upstreams);
+  try {
+    for (let round = 1; round <= opts.rounds; round++) {
+      // "direct" is the client straight to the sink: the ceiling the load balancers are measured against.
+      const entries: Array<[string, Running]> = [[DIRECT, sink.proc], ...lbs];
+      for (const [name, lb] of rotate(entries, round - 1)) {
+        const run: UploadRun = { round, lb: name };
+        if (!isAlive(lb.proc)) {
+          run.error = deadError(lb);
+        } else {
+          const sampler = name === DIRECT ? undefined : new TreeSampler(lb.proc.pid);
+          try {
+            run.result = await streamUpload(lb.url, opts.uploadBytes, UPLOAD_TIMEOUT_MS);
+          } catch (err) {
+            run.error = errorText(err);
+          }
+          const sample = sampler?.stop();
+          run.peakRssBytes = sample?.peakRssBytes;
+          run.cpuCores = sample?.cpuCores;
+        }
+        if (run.result) {
+          log(
+            `round ${round}/${opts.rounds}: ${name} upload ${run.result.durationS.toFixed(2)} s, ` +
+              `${run.result.mbPerS.toFixed(0)} MB/s` +
+              (run.peakRssBytes === undefined ? '' : `, peak RSS ${mib(run.peakRssBytes)}`),
+          );
+        } else {
+          log(`round ${round}/${opts.rounds}: ${name} upload FAILED: ${run.error}`);
+        }
+        state.uploadRuns.push(run);
+      }
+    }
+  } finally {
+    await Promise.all([...lbs.values(), sink.proc].map((lb) => stopProcess(lb.proc, 15_000)));
+  }
+}
+
+function findProfiles(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(dir, f))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+function report(state: State, machineText: string, fatal: string | undefined): string {
+  const { opts } = state;
+  const lbs = [...opts.only];
+  const out: string[] = [];
+  const missing = state.skipped;
+  const rounds = `median of ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`;
+  for (const [scenario, title] of [
+    ['throughput', `Throughput: wrk -t${WRK_THREADS} -c64 -d${opts.durationS}s --latency, ${rounds}`],
+    ['memory256', `Memory at 256 connections: wrk -t${WRK_THREADS} -c256 -d${opts.durationS}s --latency, ${rounds}`],
+  ] as const) {
+    const summaries = lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, scenario) ?? []);
+    out.push(`## ${title}`, '', wrkTable(summaries, missing, lbs, state.startRss.main), '');
+  }
+  if (opts.upload) {
+    const rows = [DIRECT, ...lbs];
+    const summaries = rows.flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []);
+    const size = opts.uploadBytes >= 2 ** 30 ? `${opts.uploadBytes / 2 ** 30} GiB` : `${opts.uploadBytes / 2 ** 20} MiB`;
+    out.push(
+      `## Streamed upload: ${size} POST (Content-Length) to a discarding sink, ${rounds}`,
+      '',
+      uploadTable(summaries, missing, rows, state.startRss.upload, { [DIRECT]: 'direct: client → sink, no LB' }),
+      '',
+      'MB/s is 10^6 bytes per second. The direct row is the client straight to the sink, for reference: a load balancer can beat it, as it may hand the sink larger reads.',
+      '',
+    );
+  }
+  const notes: string[] = [];
+  for (const [lb, why] of state.skipped) notes.push(`- ${lb}: ${why}; see the log above.`);
+  const failed = [...state.wrkRuns, ...state.uploadRuns].filter((r) => r.error);
+  if (failed.length > 0) notes.push(`- ${failed.length} run(s) failed; details in the JSON file.`);
+  if (opts.profile) notes.push('- --profile: weir ran under the CPU profiler, so its figures carry profiler overhead.');
+  if (fatal) notes.push(`- the run stopped early: ${fatal.split('\n')[0]}`);
+  if (notes.length > 0) out.push('## Notes', '', ...notes, '');
+  return [`# weir benchmark`, '', machineText, '', ...out].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: Options | undefined;
+  try {
+    opts = parseOptions(argv);
+  } catch (err) {
+    console.error(`${errorText(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!opts) return 0;
+  const toolError = ensureTools();
+  if (toolError) {
+    console.error(toolError);
+    return 1;
+  }
+
+  const machine = machineInfo();
+  const machineText = formatMachine(machine);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(repoRoot, 'bench', 'results');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'weir-bench-'));
+  const profileDir = opts.profile ? path.join(resultsDir, `${stamp}-profile`) : undefined;
+  const ctx: Context = {
+    tmp,
+    repoRoot,
+    nodeBin: process.execPath,
+    profileDir,
+    readyTimeoutMs: 10_000,
+  };
+  const state: State = { opts, ctx, wrkRuns: [], uploadRuns: [], skipped: new Map(), startRss: {} };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping every process this run started ...`);
+    void stopAll(3000).finally(() => {
+      if (!opts.keepTmp) rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', killAllNow);
+
+  process.stderr.write(`${machineText}\n`);
+  log(
+    `load balancers: ${opts.only.join(', ')}; ${opts.rounds} round(s) of ${opts.durationS}s ` +
+      `(+${opts.warmupS}s warm-up); upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; temp dir ${tmp}`,
+  );
+
+  let fatal: string | undefined;
+  try {
+    const backends = await startBackends(ctx);
+    log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
+    await loadScenarios(state, backends.upstreams);
+    await stopProcess(backends.proc.proc);
+    if (opts.upload) await uploadScenario(state);
+  } catch (err) {
+    fatal = errorText(err);
+    log(`FATAL: ${fatal}`);
+  } finally {
+    await stopAll(15_000);
+  }
+
+  const text = report(state, machineText, fatal);
+  console.log(text);
+
+  const profiles = profileDir ? findProfiles(profileDir) : [];
+  if (profileDir) {
+    if (profiles.length === 0) {
+      console.log(
+        `## weir CPU profile\n\nno .cpuprofile was written under ${profileDir}: weir must exit normally ` +
+          `(process.exit or an empty event loop) on SIGTERM for --cpu-prof to write it.\n`,
+      );
+    }
+    for (const file of profiles) {
+      const instance = path.basename(path.dirname(file));
+      console.log(`## weir CPU profile (${instance} instance): top 25 functions by self time\n`);
+      console.log(`profile: ${file} (open it in Chrome DevTools or VS Code for the call tree)\n`);
+      try {
+        console.log(`${formatTopFunctions(summarizeProfile(readProfile(file), repoRoot), 25)}\n`);
+      } catch (err) {
+        console.log(`cannot read the profile: ${errorText(err)}\n`);
+      }
+    }
+  }
+
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonFile = path.join(resultsDir, `${stamp}.json`);
+  const lbs = [...opts.only];
+  const json = {
+    timestamp: new Date().toISOString(),
+    machine,
+    options: opts,
+    skipped: Object.fromEntries(state.skipped),
+    fatal,
+    summary: {
+      throughput: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'throughput') ?? []),
+      memory256: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'memory256') ?? []),
+      upload: [DIRECT, ...lbs].flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []),
+    },
+    startRss: state.startRss,
+    runs: { wrk: state.wrkRuns, upload: state.uploadRuns },
+    profiles,
+  };
+  writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
+  log(`results written to ${path.relative(repoRoot, jsonFile)}`);
+
+  // Non-zero whenever the comparison is incomplete, so a script can tell; the logs are kept then.
+  const failedRuns = [...state.wrkRuns, ...state.uploadRuns].some((r) => r.error);
+  const incomplete = fatal !== undefined || state.skipped.size > 0 || failedRuns;
+  if (opts.keepTmp || incomplete) log(`temp dir with configs and logs kept: ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
+  return incomplete ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { loadConfigFile, summarizeConfig } from '../config/load.ts';
+import { ConfigError, type Address } from '../config/types.ts';
+import { startDemo } from './demo.ts';
+import { explainRequest } from './explain.ts';
+import { startWeir } from '../weir.ts';
+
+const USAGE = `weir: an HTTP load balancer and reverse proxy
+
+Usage:
+  weir start [-c FILE] [--listen HOST:PORT]   run weir; without -c, run the demo
+  weir validate FILE                          check a config; exit 0 if valid, 2 if not
+  weir explain -c FILE METHOD URL [--client-ip IP] [-H 'Name: value']...
+                                              show what weir would do with a request
+  weir help                                   this text
+
+SIGINT or SIGTERM stops weir gracefully; SIGHUP reloads the config file.`;
+
+/** Exit codes: 0 done, 1 could not run (port taken, ...), 2 bad config or bad usage. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest);
+      case 'validate':
+        return await validate(rest);
+      case 'explain':
+        return await explain(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      case '--version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      default:
+        process.stderr.write(`weir: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`weir: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`weir: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
+
+function parse<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, listen: { type: 'string' } });
+  const listen = typeof values.listen === 'string' ? parseListen(values.listen) : undefined;
+  const file = typeof values.config === 'string' ? values.config : undefined;
+
+  let stop: () => Promise<void>;
+  let reload: (() => Promise<void>) | undefined;
+  if (file) {
+    const weir = await startWeir({ config: file, listen });
+    stop = () => weir.close();
+    reload = () => weir.reload(file);
+  } else {
+    const demo = await startDemo(listen ?? { host: '127.0.0.1', port: 8080 });
+    process.stdout.write(`${demo.instructions}\n`);
+    stop = () => demo.close();
+  }
+
+  await new Promise<void>((resolve) => {
+    const onStop = (): void => {
+      process.off('SIGINT', onStop);
+      process.off('SIGTERM', onStop);
+      resolve();
+    };
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
+    if (reload) {
+      const reloadFile = reload;
+      process.on('SIGHUP', () => {
+        reloadFile().catch((error: unknown) => {
+          // A bad new config leaves the running one in place.
+          process.stderr.write(`weir: reload failed, keeping the running config:\n${error instanceof Error ? error.message : String(error)}\n`);
+        });
+      });
+    }
+  });
+  await stop();
+  return 0;
+}
+
+async function validate(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  const [file] = positionals;
+  if (!file || positionals.length > 1) throw new UsageError('validate takes one file');
+  const config = await loadConfigFile(file);
+  process.stdout.write(`${file}: ${summarizeConfig(config)}\n`);
+  return 0;
+}
+
+async function explain(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    config: { type: 'string', short: 'c' },
+    'client-ip': { type: 'string' },
+    header: { type: 'string', short: 'H', multiple: true },
+  });
+  const [method, url] = positionals;
+  if (typeof values.config !== 'string' || !method || !url || positionals.length > 2) {
+    throw new UsageError('explain needs -c FILE, a METHOD and a URL');
+  }
+  const headers = ((values.header as string[] | undefined) ?? []).map((line): [string, string] => {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new UsageError(`-H takes 'Name: value', got ${JSON.stringify(line)}`);
+    return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+  });
+  const config = await loadConfigFile(values.config);
+  const clientIp = typeof values['client-ip'] === 'string' ? values['client-ip'] : '127.0.0.1';
+  process.stdout.write(`${explainRequest(config, { method, url, clientIp, headers })}\n`);
+  return 0;
+}
+
+function parseListen(value: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new UsageError(`--listen takes HOST:PORT, got ${JSON.stringify(value)}`);
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

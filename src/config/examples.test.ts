@@ -1,0 +1,153 @@
+// The example files in examples/ load, and mean what their comments say.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile, summarizeConfig } from './load.ts';
+import type { HealthCheckConfig, RouteConfig, ServiceConfig } from './types.ts';
+
+const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
+
+const noRules = {
+  stripPrefix: '',
+  requestHeaders: { add: [], remove: [] },
+  query: { add: [], remove: [] },
+  rewrite: { replace: [] },
+  firewall: { ipReject: [], pathReject: [] },
+} satisfies Partial<RouteConfig>;
+
+const defaultTimeouts = { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 };
+
+const courseHealthCheck: HealthCheckConfig = {
+  path: '/healthcheck',
+  intervalMs: 5000,
+  timeoutMs: 2000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  expectedStatuses: [[200, 399]],
+};
+
+test("the course's example translates into routes with a service each", async () => {
+  const config = await loadConfigFile(example('course-loadbalancer.yaml'));
+  assert.equal(config.form, 'course');
+  assert.equal(config.source, example('course-loadbalancer.yaml'));
+  assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8080 });
+
+  assert.deepEqual(config.routes, [
+    {
+      ...noRules,
+      name: 'host www.mango.com',
+      host: 'www.mango.com',
+      requestHeaders: { add: [['MyCustomHeader', 'Test']], remove: ['host'] },
+      query: { add: [['MyCustomParam', 'Test']], remove: ['RemoveMe'] },
+      rewrite: { replace: [['v1', 'v2']] },
+      firewall: { ipReject: ['10.192.0.1', '10.192.0.2'], pathReject: [] },
+      service: 'host www.mango.com',
+    },
+    {
+      ...noRules,
+      name: 'host www.apple.com',
+      host: 'www.apple.com',
+      requestHeaders: { add: [], remove: ['host'] },
+      firewall: { ipReject: [], pathReject: ['/messages', '/apps'] },
+      service: 'host www.apple.com',
+    },
+    { ...noRules, name: 'host www.orange.com', host: 'www.orange.com', service: 'host www.orange.com' },
+    // A paths entry forwards the rest of the path: /mango/x reaches the backend as /x.
+    { ...noRules, name: 'path /mango', path: { kind: 'prefix', value: '/mango' }, stripPrefix: '/mango', service: 'path /mango' },
+    { ...noRules, name: 'path /apple', path: { kind: 'prefix', value: '/apple' }, stripPrefix: '/apple', service: 'path /apple' },
+    { ...noRules, name: 'path /orange', path: { kind: 'prefix', value: '/orange' }, stripPrefix: '/orange', service: 'path /orange' },
+  ]);
+
+  const courseService = (name: string, ports: number[]): [string, ServiceConfig] => [
+    name,
+    {
+      name,
+      servers: ports.map((port) => ({ host: 'localhost', port })),
+      balance: 'least_connections',
+      healthCheck: courseHealthCheck,
+      timeouts: defaultTimeouts,
+    },
+  ];
+  assert.deepEqual(
+    config.services,
+    new Map([
+      courseService('host www.mango.com', [8081, 8082]),
+      courseService('host www.apple.com', [9081, 9082, 8888]),
+      courseService('host www.orange.com', [1111, 1212]),
+      courseService('path /mango', [8081, 8082]),
+      courseService('path /apple', [9081, 9082, 8888]),
+      courseService('path /orange', [1111, 1212]),
+    ]),
+  );
+  assert.equal(summarizeConfig(config), 'valid config (course form): 6 routes, 6 services, 14 servers, listen 127.0.0.1:8080');
+});
+
+test("weir's example uses every key, with the meanings its comments give", async () => {
+  const config = await loadConfigFile(example('weir.yaml'));
+  assert.equal(config.form, 'weir');
+  assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8080 });
+
+  assert.deepEqual(config.routes, [
+    {
+      name: 'api',
+      host: 'api.example.com',
+      path: { kind: 'prefix', value: '/api' },
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      stripPrefix: '/api',
+      requestHeaders: { add: [['X-Env', 'prod']], remove: ['cookie'] },
+      query: { add: [['source', 'weir']], remove: ['debug'] },
+      rewrite: { replace: [['/v1/', '/v2/']] },
+      firewall: { ipReject: ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32'], pathReject: ['/api/admin'] },
+      service: 'api',
+    },
+    { ...noRules, name: 'status', host: 'api.example.com', path: { kind: 'exact', value: '/status' }, methods: ['GET'], service: 'api' },
+    { ...noRules, name: 'users', host: '*.example.com', path: { kind: 'regex', value: '^/users/[0-9]+$' }, service: 'web' },
+    { ...noRules, name: 'static', path: { kind: 'prefix', value: '/static' }, stripPrefix: '/static', service: 'static' },
+    { ...noRules, name: 'site', service: 'web' },
+  ]);
+
+  assert.deepEqual(
+    config.services,
+    new Map<string, ServiceConfig>([
+      [
+        'api',
+        {
+          name: 'api',
+          servers: [
+            { host: '127.0.0.1', port: 8081 },
+            { host: 'localhost', port: 8082 },
+            { host: '::1', port: 8083 },
+          ],
+          balance: 'least_connections',
+          healthCheck: {
+            path: '/healthcheck',
+            intervalMs: 5000,
+            timeoutMs: 2000,
+            healthyThreshold: 2,
+            unhealthyThreshold: 3,
+            expectedStatuses: [
+              [200, 299],
+              [304, 304],
+            ],
+          },
+          timeouts: { connectMs: 500, responseHeadersMs: 30_000, idleMs: 60_000 },
+        },
+      ],
+      [
+        'web',
+        {
+          name: 'web',
+          servers: [
+            { host: '127.0.0.1', port: 9081 },
+            { host: '127.0.0.1', port: 9082 },
+          ],
+          balance: 'round_robin',
+          healthCheck: courseHealthCheck,
+          timeouts: defaultTimeouts,
+        },
+      ],
+      ['static', { name: 'static', servers: [{ host: '127.0.0.1', port: 9090 }], balance: 'random', timeouts: defaultTimeouts }],
+    ]),
+  );
+  assert.equal(summarizeConfig(config), 'valid weir config: 5 routes, 3 services, 6 servers, listen 127.0.0.1:8080');
+});

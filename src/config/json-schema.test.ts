@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { JSON_SCHEMA_FILE, renderJsonSchema } from './json-schema.ts';
+
+test('schema/weir.schema.json is what the generator writes now (run `npm run schema` after changing schema.ts)', async () => {
+  assert.equal(await readFile(JSON_SCHEMA_FILE, 'utf8'), renderJsonSchema());
+});
+
+test('the JSON Schema describes the keys, defaults and closed objects editors need', () => {
+  const schema = JSON.parse(renderJsonSchema());
+  assert.equal(schema.title, 'weir configuration');
+  assert.equal(schema.additionalProperties, false);
+  assert.deepEqual(schema.required, ['routes', 'services']);
+  assert.equal(schema.properties.listen.default, '127.0.0.1:8080');
+
+  const route = schema.properties.routes.items;
+  assert.equal(route.additionalProperties, false);
+  assert.deepEqual(route.required, ['service']);
+  assert.deepEqual(Object.keys(route.properties), [
+    'name',
+    'host',
+    'path',
+    'path_exact',
+    'path_regex',
+    'methods',
+    'strip_prefix',
+    'request_headers',
+    'query',
+    'rewrite',
+    'firewall',
+    'service',
+  ]);
+  for (const [key, property] of Object.entries(route.properties)) {
+    const { description } = property as { description?: string };
+    assert.ok(description, `routes[].${key} has a description`);
+  }
+
+  const service = schema.properties.services.additionalProperties;
+  assert.deepEqual(service.properties.balance.enum, ['round_robin', 'least_connections', 'random']);
+  assert.equal(service.properties.balance.default, 'round_robin');
+  // Durations are described as written, not as the milliseconds they become.
+  const healthCheck = service.properties.health_check.properties;
+  assert.equal(healthCheck.interval.default, '5s');
+  assert.equal(healthCheck.interval.type, 'string');
+  assert.equal(healthCheck.interval.pattern, '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$');
+  assert.deepEqual(healthCheck.expected_statuses.default, ['200-399']);
+  assert.equal(service.properties.timeouts.properties.response_headers.default, '60s');
+});

@@ -1,0 +1,140 @@
+// Reads a config in weir's own form: validates it with the zod schema and
+// turns the parsed YAML shape (snake_case, maps) into the WeirConfig shape.
+
+import {
+  findDuplicateRoutes,
+  findRepeatedNames,
+  findUnknownServices,
+  type PlacedRoute,
+  type ServiceReference,
+} from './cross-checks.ts';
+import type { FormReading, PathIssue } from './issue.ts';
+import { isPlainObject } from './plain-object.ts';
+import { routeSchema, weirFileSchema, type ParsedRoute, type ParsedService } from './schema.ts';
+import type { PathMatch, RouteConfig, ServiceConfig } from './types.ts';
+import { friendlyMessage, fromZodError } from './zod-issues.ts';
+
+export function readWeirForm(value: Record<string, unknown>): FormReading {
+  const parsed = weirFileSchema.safeParse(value, { error: friendlyMessage });
+  const issues: PathIssue[] = parsed.success ? [] : fromZodError(parsed.error, weirFileSchema).map(explainCourseKeys);
+
+  // The checks across routes also run when another part of the file is
+  // wrong, on every route that is valid on its own (every `service` that is a
+  // string), so that fixing one mistake does not just reveal the next.
+  const routes = placeRoutes(value.routes);
+  const serviceNames = isPlainObject(value.services) ? Object.keys(value.services) : [];
+  issues.push(
+    ...findDuplicateRoutes(routes),
+    ...findRepeatedNames(routes),
+    ...findUnknownServices(serviceReferences(value.routes), serviceNames),
+  );
+
+  if (!parsed.success || issues.length > 0) return { ok: false, issues };
+  const file = parsed.data;
+  return {
+    ok: true,
+    config: {
+      form: 'weir',
+      listen: file.listen,
+      routes: file.routes.map(toRouteConfig),
+      services: new Map(Object.entries(file.services).map(([name, service]) => [name, toServiceConfig(name, service)])),
+    },
+  };
+}
+
+/** hosts and paths next to routes/services: someone half-way from the course's form to weir's. */
+function explainCourseKeys(issue: PathIssue): PathIssue {
+  const [key, ...rest] = issue.path;
+  if (!issue.atKey || rest.length > 0 || (key !== 'hosts' && key !== 'paths')) return issue;
+  return { ...issue, message: `unknown key; ${key} belongs to the course's form, which cannot be mixed with routes and services` };
+}
+
+function placeRoutes(routes: unknown): PlacedRoute[] {
+  if (!Array.isArray(routes)) return [];
+  return routes.flatMap((raw: unknown, index) => {
+    const parsed = routeSchema.safeParse(raw);
+    return parsed.success ? [{ route: toRouteConfig(parsed.data, index), path: ['routes', index], named: parsed.data.name !== undefined }] : [];
+  });
+}
+
+function serviceReferences(routes: unknown): ServiceReference[] {
+  if (!Array.isArray(routes)) return [];
+  return routes.flatMap((route: unknown, index) =>
+    isPlainObject(route) && typeof route.service === 'string' && route.service !== '' ? [{ service: route.service, path: ['routes', index, 'service'] }] : [],
+  );
+}
+
+export function toRouteConfig(route: ParsedRoute, index: number): RouteConfig {
+  const path = pathMatch(route);
+  const config: RouteConfig = {
+    name: route.name ?? defaultRouteName(index, route.host, path),
+    stripPrefix: stripPrefixOf(route),
+    requestHeaders: {
+      add: Object.entries(route.request_headers?.add ?? {}),
+      remove: route.request_headers?.remove ?? [],
+    },
+    query: {
+      add: Object.entries(route.query?.add ?? {}),
+      remove: route.query?.remove ?? [],
+    },
+    rewrite: { replace: Object.entries(route.rewrite?.replace ?? {}) },
+    firewall: {
+      ipReject: route.firewall?.ip_reject ?? [],
+      pathReject: route.firewall?.path_reject ?? [],
+    },
+    service: route.service,
+  };
+  // Left out rather than undefined: "matches any" is the key's absence.
+  if (route.host !== undefined) config.host = route.host;
+  if (path !== undefined) config.path = path;
+  if (route.methods !== undefined) config.methods = route.methods;
+  return config;
+}
+
+/** true means the route's own path; absent or false, nothing (""). */
+function stripPrefixOf(route: ParsedRoute): string {
+  if (route.strip_prefix === true) return route.path ?? '';
+  return route.strip_prefix || '';
+}
+
+function pathMatch(route: ParsedRoute): PathMatch | undefined {
+  if (route.path !== undefined) return { kind: 'prefix', value: route.path };
+  if (route.path_exact !== undefined) return { kind: 'exact', value: route.path_exact };
+  if (route.path_regex !== undefined) return { kind: 'regex', value: route.path_regex };
+  return undefined;
+}
+
+/** "routes[0]: host api.example.com, path /api": says where to find the route in the file. */
+function defaultRouteName(index: number, host: string | undefined, path: PathMatch | undefined): string {
+  const parts: string[] = [];
+  if (host !== undefined) parts.push(`host ${host}`);
+  if (path !== undefined) parts.push(`${PATH_KEYS[path.kind]} ${path.value}`);
+  return parts.length === 0 ? `routes[${index}]` : `routes[${index}]: ${parts.join(', ')}`;
+}
+
+const PATH_KEYS = { prefix: 'path', exact: 'path_exact', regex: 'path_regex' } as const;
+
+export function toServiceConfig(name: string, service: ParsedService): ServiceConfig {
+  const config: ServiceConfig = {
+    name,
+    servers: service.servers,
+    balance: service.balance,
+    timeouts: {
+      connectMs: service.timeouts.connect,
+      responseHeadersMs: service.timeouts.response_headers,
+      idleMs: service.timeouts.idle,
+    },
+  };
+  const check = service.health_check;
+  if (check !== undefined) {
+    config.healthCheck = {
+      path: check.path,
+      intervalMs: check.interval,
+      timeoutMs: check.timeout,
+      healthyThreshold: check.healthy_threshold,
+      unhealthyThreshold: check.unhealthy_threshold,
+      expectedStatuses: check.expected_statuses,
+    };
+  }
+  return config;
+}

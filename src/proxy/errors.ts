@@ -1,0 +1,62 @@
+/**
+ * Every way forwarding can fail, each with its one status and a short reason
+ * for the log line. The proxy never lets an error escape; it classifies it
+ * here and answers (or, once the response has started, cuts the connection).
+ */
+export interface ForwardFailure {
+  status: 400 | 502 | 504;
+  /** Short, for the log: "connect ECONNREFUSED", "no response headers within 60000ms". */
+  reason: string;
+  /** True when the client caused it (went away, sent a bad body): not the backend's fault. */
+  clientSide: boolean;
+}
+
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** The course's own text for "every backend is down", kept word for word. */
+export const NO_BACKEND_BODY = 'No backend servers available.';
+
+interface ErrorLike {
+  code?: string;
+  message?: string;
+  cause?: { code?: string; message?: string };
+}
+
+export function classifyForwardError(error: unknown, timeouts: { connectMs: number; responseHeadersMs: number; idleMs: number }): ForwardFailure {
+  const e = (error ?? {}) as ErrorLike;
+  const code = e.code ?? e.cause?.code ?? '';
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return { status: 504, reason: `connect timed out after ${timeouts.connectMs}ms`, clientSide: false };
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return { status: 504, reason: `no response headers within ${timeouts.responseHeadersMs}ms`, clientSide: false };
+    case 'UND_ERR_BODY_TIMEOUT':
+      return { status: 504, reason: `response body idle for ${timeouts.idleMs}ms`, clientSide: false };
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return { status: 400, reason: 'request body does not match its Content-Length', clientSide: true };
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { status: 502, reason: e.cause?.code ? `${e.cause.code}` : code, clientSide: false };
+    case 'UND_ERR_SOCKET':
+      return { status: 502, reason: `backend closed the connection (${e.cause?.message ?? e.message ?? 'socket error'})`, clientSide: false };
+    default:
+      return { status: 502, reason: e.message ?? String(error), clientSide: false };
+  }
+}

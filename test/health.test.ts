@@ -1,0 +1,119 @@
+// Active health checks against real backends: the first round before
+// traffic, thresholds both ways, expected statuses, timeouts, one log line
+// per change.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { startWeir, type Weir } from '../src/weir.ts';
+import { closedPort, startBackend, type TestBackend } from './helpers/backends.ts';
+import { eventually, send } from './helpers/client.ts';
+import { captureLog } from './helpers/log.ts';
+
+interface HealthSwitch {
+  healthStatus: number;
+  hang: boolean;
+}
+
+/** A backend whose health check answer the test controls through the returned switch. */
+async function switchableBackend(name: string): Promise<[TestBackend, HealthSwitch]> {
+  const health: HealthSwitch = { healthStatus: 200, hang: false };
+  const backend = await startBackend(name, (req, res) => {
+    req.resume();
+    if (req.url === '/healthcheck') {
+      if (health.hang) return;
+      res.statusCode = health.healthStatus;
+      res.end();
+      return;
+    }
+    res.setHeader('x-backend', name);
+    res.end(name);
+  });
+  return [backend, health];
+}
+
+async function answeredBy(weir: Weir, times: number): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (let i = 0; i < times; i++) {
+    const reply = await send(`${weir.url}/`);
+    names.add(reply.status === 200 ? String(reply.headers['x-backend']) : String(reply.status));
+  }
+  return names;
+}
+
+describe('active health checks', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const step of cleanup.reverse()) await step();
+  });
+
+  it('decides before the first request: a service whose servers are all down answers 503 at once', async () => {
+    const weir = await startWeir({
+      listen: { host: '127.0.0.1', port: 0 },
+      logger: false,
+      config: {
+        routes: [{ path: '/', service: 'gone' }],
+        services: { gone: { servers: [`127.0.0.1:${await closedPort()}`], health_check: { interval: '1m' } } },
+      },
+    });
+    cleanup.push(() => weir.close());
+    const reply = await send(`${weir.url}/`);
+    assert.equal(reply.status, 503);
+    assert.equal(reply.body, 'No backend servers available.');
+  });
+
+  it('takes a failing backend out after unhealthy_threshold failures and back after healthy_threshold passes, logging each change once', async () => {
+    const [a, aHealth] = await switchableBackend('a');
+    const [b] = await switchableBackend('b');
+    cleanup.push(() => a.close(), () => b.close());
+    const { logger, lines } = captureLog();
+    const weir = await startWeir({
+      listen: { host: '127.0.0.1', port: 0 },
+      logger,
+      config: {
+        routes: [{ path: '/', service: 'app' }],
+        services: {
+          app: {
+            servers: [a.address, b.address],
+            health_check: { interval: '100ms', timeout: '100ms', healthy_threshold: 2, unhealthy_threshold: 2 },
+          },
+        },
+      },
+    });
+    cleanup.push(() => weir.close());
+    assert.deepEqual([...(await answeredBy(weir, 4))].sort(), ['a', 'b']);
+
+    aHealth.healthStatus = 500;
+    await eventually('backend a to be taken out', async () => (await answeredBy(weir, 2)).size === 1);
+    assert.deepEqual([...(await answeredBy(weir, 6))], ['b']);
+
+    aHealth.healthStatus = 200;
+    await eventually('backend a to come back', async () => (await answeredBy(weir, 2)).size === 2);
+
+    const changes = lines.filter((line) => line.backend === a.address);
+    assert.deepEqual(changes.map((line) => line.state), ['down', 'up']);
+    assert.match(String(changes[0]!.reason), /GET \/healthcheck answered 500/);
+    assert.equal(lines.filter((line) => line.backend === b.address).length, 0, 'a healthy backend logs nothing');
+  });
+
+  it('counts only the expected statuses as healthy, and a check that does not answer in time as failed', async () => {
+    const [a, aHealth] = await switchableBackend('a');
+    const [b, bHealth] = await switchableBackend('b');
+    cleanup.push(() => a.close(), () => b.close());
+    aHealth.healthStatus = 204;
+    bHealth.hang = true;
+    const { logger, lines } = captureLog();
+    const weir = await startWeir({
+      listen: { host: '127.0.0.1', port: 0 },
+      logger,
+      config: {
+        routes: [{ path: '/', service: 'app' }],
+        services: {
+          app: { servers: [a.address, b.address], health_check: { interval: '1m', timeout: '200ms', expected_statuses: [200] } },
+        },
+      },
+    });
+    cleanup.push(() => weir.close());
+    assert.equal((await send(`${weir.url}/`)).status, 503);
+    const reasons = lines.filter((line) => line.state === 'down').map((line) => `${String(line.backend)} ${String(line.reason)}`);
+    assert.deepEqual(reasons.sort(), [`${a.address} GET /healthcheck answered 204`, `${b.address} GET /healthcheck failed: no answer within 200ms`].sort());
+  });
+});
