@@ -117,7 +117,7 @@ export async function startLb(
         mkdirSync(profDir, { recursive: true });
         args.push('--cpu-prof', '--cpu-prof-dir', profDir);
       }
-      args.push(path.join(ctx.repoRoot, 'src', 'cli', 'main.ts'), 'start', '-c', cfg);
+      args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg);
       return startAndWait(label, port, ctx.nodeBin, args, dir, ctx);
     }
   }
