@@ -116,3 +116,81 @@ services:
     servers: [${upstreams.map(addr).join(', ')}]
 `;
 }
+
+// --- Backend failure under load -------------------------------------------
+// Each load balancer configured for failover the way its manual recommends for
+// production, in front of three backends. See "Backend failure under load" in
+// bench/README.md for why each setting.
+
+/** nginx (open source: passive checks only): mark a failed server down for 2 s, retry the request on the next. */
+export function faultNginxLbConf(prefix: string, port: number, upstreams: Upstream[]): string {
+  const servers = upstreams.map((u) => `    server ${addr(u)} max_fails=1 fail_timeout=2s;\n`).join('');
+  return `${nginxCommon(prefix)}http {
+${nginxHttpCommon(prefix)}  upstream app {
+${servers}    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_connect_timeout 1s;
+      proxy_next_upstream error timeout http_502 http_503;
+      proxy_next_upstream_tries 3;
+    }
+  }
+}
+`;
+}
+
+/** HAProxy: active HTTP checks every 500 ms, layer-7 retries, redispatch of the last retry to another server. */
+export function faultHaproxyCfg(port: number, upstreams: Upstream[]): string {
+  const servers = upstreams.map((u, i) => `  server b${i + 1} ${addr(u)}\n`).join('');
+  return `global
+  nbthread 1
+  maxconn 4096
+
+defaults
+  mode http
+  option http-keep-alive
+  option redispatch
+  retries 2
+  retry-on conn-failure empty-response response-timeout 502 503
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 65s
+  timeout http-request 30s
+  default-server check inter 500ms fall 2 rise 2
+
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend app
+
+backend app
+  balance roundrobin
+  http-reuse always
+  option httpchk GET /healthcheck
+  http-check expect status 200
+${servers}`;
+}
+
+/** weir: active checks, passive ejection, slow start, retries on another server, 1 s connect timeout. */
+export function faultWeirYaml(port: number, upstreams: Upstream[]): string {
+  return `listen: 127.0.0.1:${port}
+routes:
+  - path: /
+    service: app
+services:
+  app:
+    balance: round_robin
+    servers: [${upstreams.map(addr).join(', ')}]
+    health_check: { path: /healthcheck, interval: 500ms, timeout: 250ms, healthy_threshold: 2, unhealthy_threshold: 2 }
+    passive_health: { consecutive_failures: 3, base_ejection: 2s, max_ejected_percent: 50 }
+    slow_start: 2s
+    retries: { attempts: 2 }
+    timeouts: { connect: 1s }
+`;
+}

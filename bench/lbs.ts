@@ -3,7 +3,15 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { backendNginxConf, haproxyCfg, nginxLbConf, weirYaml } from './configs.ts';
+import {
+  backendNginxConf,
+  faultHaproxyCfg,
+  faultNginxLbConf,
+  faultWeirYaml,
+  haproxyCfg,
+  nginxLbConf,
+  weirYaml,
+} from './configs.ts';
 import type { Upstream } from './configs.ts';
 import { freePort, startProcess, stopProcess, waitForHttp } from './processes.ts';
 import type { Managed } from './processes.ts';
@@ -83,6 +91,13 @@ export async function startSink(ctx: Context): Promise<{ proc: Running; upstream
 }
 
 /**
+ * Which configuration: `plain` is the throughput and upload one (round robin,
+ * nothing else); `failover` adds each load balancer's health checks and
+ * retries for the backend-failure scenario (not available for http-proxy).
+ */
+export type LbConfig = 'plain' | 'failover';
+
+/**
  * Starts one load balancer in front of `upstreams`. `instance` names the
  * directory ("nginx-main", "weir-upload") and the process in messages.
  */
@@ -91,26 +106,31 @@ export async function startLb(
   instance: string,
   upstreams: Upstream[],
   ctx: Context,
+  config: LbConfig = 'plain',
 ): Promise<Running> {
   const port = await freePort();
   const label = `${name} (${instance})`;
   const dir = instanceDir(ctx, `${name}-${instance}`);
+  const failover = config === 'failover';
   switch (name) {
-    case 'nginx':
-      return startAndWait(label, port, 'nginx', nginxArgs(dir, nginxLbConf(dir, port, upstreams)), dir, ctx);
+    case 'nginx': {
+      const conf = failover ? faultNginxLbConf(dir, port, upstreams) : nginxLbConf(dir, port, upstreams);
+      return startAndWait(label, port, 'nginx', nginxArgs(dir, conf), dir, ctx);
+    }
     case 'haproxy': {
       const cfg = path.join(dir, 'haproxy.cfg');
-      writeFileSync(cfg, haproxyCfg(port, upstreams));
+      writeFileSync(cfg, failover ? faultHaproxyCfg(port, upstreams) : haproxyCfg(port, upstreams));
       return startAndWait(label, port, 'haproxy', ['-f', cfg, '-db'], dir, ctx);
     }
     case 'http-proxy': {
+      if (failover) throw new Error('http-proxy has no health checks or retries to configure for failover');
       const script = path.join(ctx.repoRoot, 'bench', 'http-proxy-lb.ts');
       const targets = upstreams.map((u) => `${u.host}:${u.port}`);
       return startAndWait(label, port, ctx.nodeBin, [script, String(port), ...targets], dir, ctx);
     }
     case 'weir': {
       const cfg = path.join(dir, 'weir.yaml');
-      writeFileSync(cfg, weirYaml(port, upstreams));
+      writeFileSync(cfg, failover ? faultWeirYaml(port, upstreams) : weirYaml(port, upstreams));
       const args: string[] = [];
       if (ctx.profileDir) {
         const profDir = path.join(ctx.profileDir, instance);

@@ -14,7 +14,16 @@ export interface Options {
   profile: boolean;
   keepTmp: boolean;
   quick: boolean;
+  /** Run the backend-failure scenario. */
+  fault: boolean;
+  /** Run only the backend-failure scenario (no throughput, memory or upload runs). */
+  faultOnly: boolean;
+  /** Length of each load balancer's backend-failure run, in seconds. */
+  faultDurationS: number;
 }
+
+/** The backend-failure run kills backend 2 at 2 s and restarts it at half the duration; below this there is no "after". */
+export const MIN_FAULT_DURATION_S = 6;
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -23,8 +32,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --rounds <n>        interleaved rounds; the report shows the median (default 3)
   --only <list>       comma-separated subset of ${LB_NAMES.join(',')}
   --skip-upload       leave out the streamed-upload scenario
+  --skip-fault        leave out the backend-failure scenario
+  --fault-only        run only the backend-failure scenario
+  --fault-duration <t>  length of each backend-failure run (default 12s, --quick 6s, at least 6s)
   --upload-mb <n>     upload size in MiB (default 1024)
-  --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload
+  --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload, 6s failure runs
   --profile           run weir with --cpu-prof and print its top 25 functions by self time
   --keep-tmp          keep the temp dir with configs and logs
   -h, --help          this text
@@ -58,6 +70,9 @@ export function parseOptions(argv: string[]): Options | undefined {
       rounds: { type: 'string' },
       only: { type: 'string' },
       'skip-upload': { type: 'boolean', default: false },
+      'skip-fault': { type: 'boolean', default: false },
+      'fault-only': { type: 'boolean', default: false },
+      'fault-duration': { type: 'string' },
       'upload-mb': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -81,15 +96,23 @@ export function parseOptions(argv: string[]): Options | undefined {
     // Keep the canonical order (nginx first: it is the reference).
     only = LB_NAMES.filter((n) => names.includes(n));
   }
+  if (values['skip-fault'] && values['fault-only']) throw new Error('--skip-fault and --fault-only exclude each other');
+  const faultDurationS = parseDuration(values['fault-duration'] ?? (quick ? '6s' : '12s'));
+  if (faultDurationS < MIN_FAULT_DURATION_S) {
+    throw new Error(`--fault-duration must be at least ${MIN_FAULT_DURATION_S}s (backend 2 dies at 2 s and restarts at half the run)`);
+  }
   return {
     durationS: parseDuration(values.duration ?? (quick ? '2s' : '10s')),
     warmupS: parseDuration(values.warmup ?? (quick ? '1s' : '2s')),
     rounds: positiveInt('rounds', values.rounds ?? (quick ? '1' : '3')),
     only,
-    upload: !values['skip-upload'],
+    upload: !values['skip-upload'] && !values['fault-only'],
     uploadBytes: positiveInt('upload-mb', values['upload-mb'] ?? (quick ? '256' : '1024')) * 2 ** 20,
     profile: values.profile,
     keepTmp: values['keep-tmp'],
     quick,
+    fault: !values['skip-fault'],
+    faultOnly: values['fault-only'],
+    faultDurationS,
   };
 }

@@ -1,13 +1,15 @@
-import { execFileSync } from 'node:child_process';
 // npm run bench: weir against nginx, HAProxy and http-proxy on the same two
-// backends, one process each, in interleaved rounds; markdown report on stdout
-// (progress on stderr), raw results in bench/results/<timestamp>.json.
-// See bench/README.md.
+// backends, one process each, in interleaved rounds, then a backend killed and
+// restarted under load; markdown report on stdout (progress on stderr), raw
+// results in bench/results/<timestamp>.json. See bench/README.md.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FAULT_NOT_RUN, FAULT_VICTIM, faultPlan, faultTable, runFaultScenario } from './fault.ts';
+import type { FaultRun } from './fault.ts';
 import { startBackends, startLb, startSink } from './lbs.ts';
 import type { Context, LbName, Running } from './lbs.ts';
 import { parseOptions, USAGE } from './options.ts';
@@ -52,8 +54,15 @@ interface State {
   uploadRuns: UploadRun[];
   /** Load balancers left out, with the reason. */
   skipped: Map<string, string>;
-  /** Resident memory of each instance once it answered its first request, by instance ("main", "upload") and name. */
+  /** Resident memory of each instance once it answered its first request, by instance ("main", "upload", "fault") and name. */
   startRss: Record<string, Record<string, number>>;
+  faultRuns: FaultRun[];
+  /** Load balancers without a backend-failure run, with the reason for the table. */
+  faultSkipped: Map<string, string>;
+  /** Why a load balancer did not start with its failover config (its log), for the notes. */
+  faultStartErrors: Map<string, string>;
+  /** tsc's output when dist/ did not build. */
+  buildError?: string;
 }
 
 async function startAll(state: State, instance: string, upstreams: Parameters<typeof startLb>[2]) {
@@ -188,6 +197,52 @@ async function uploadScenario(state: State): Promise<void> {
   }
 }
 
+/**
+ * weir is measured as it is deployed: the compiled dist/, not the TypeScript
+ * sources that Node strips types from on the fly. Returns tsc's output when the
+ * build failed (weir is then skipped and the others still run).
+ */
+function buildDist(): string | undefined {
+  process.stderr.write('building dist/ ...\n');
+  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json')], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status === 0) return undefined;
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  return output || (r.error ? r.error.message : `tsc exited with ${r.status ?? r.signal}`);
+}
+
+async function faultScenario(state: State): Promise<void> {
+  const plan = faultPlan(state.opts.faultDurationS);
+  log(
+    `backend failure under load: ${plan.concurrency} requests in flight for ${plan.durationMs / 1000} s, backend ${FAULT_VICTIM} ` +
+      `of 3 killed at ${plan.killAtMs / 1000} s and restarted at ${plan.restartAtMs / 1000} s`,
+  );
+  for (const name of state.opts.only) {
+    if (state.faultSkipped.has(name)) continue;
+    const notRun = FAULT_NOT_RUN[name];
+    if (notRun) {
+      state.faultSkipped.set(name, notRun);
+      log(`backend failure: ${name} ${notRun}`);
+      continue;
+    }
+    log(`backend failure: ${name}`);
+    try {
+      const run = await runFaultScenario(name, plan, state.ctx, {
+        log,
+        onStarted: (lb) => ((state.startRss.fault ??= {})[name] = treeRssBytes(lb.proc.pid)),
+      });
+      state.faultRuns.push(run);
+    } catch (err) {
+      state.faultSkipped.set(name, 'skipped: did not start with its failover config (its output is in the notes)');
+      state.faultStartErrors.set(name, errorText(err));
+      log(`SKIPPING ${name} for the backend-failure scenario: it did not start.\n${errorText(err)}`);
+    }
+  }
+}
+
 function findProfiles(dir: string): string[] {
   try {
     return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -209,6 +264,7 @@ function report(state: State, machineText: string, fatal: string | undefined): s
     ['throughput', `Throughput: wrk -t${WRK_THREADS} -c64 -d${opts.durationS}s --latency, ${rounds}`],
     ['memory256', `Memory at 256 connections: wrk -t${WRK_THREADS} -c256 -d${opts.durationS}s --latency, ${rounds}`],
   ] as const) {
+    if (opts.faultOnly) break;
     const summaries = lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, scenario) ?? []);
     out.push(`## ${title}`, '', wrkTable(summaries, missing, lbs, state.startRss.main), '');
   }
@@ -225,9 +281,46 @@ function report(state: State, machineText: string, fatal: string | undefined): s
       '',
     );
   }
+  if (opts.fault) {
+    const plan = faultPlan(opts.faultDurationS);
+    out.push(
+      `## Backend failure under load: backend ${FAULT_VICTIM} of 3 killed (SIGKILL) at ${plan.killAtMs / 1000} s, ` +
+        `restarted at ${plan.restartAtMs / 1000} s; ${plan.concurrency} requests in flight for ${plan.durationMs / 1000} s, one run`,
+      '',
+      faultTable(state.faultRuns, state.faultSkipped, lbs),
+      '',
+      `Each load balancer configured for failover as its manual recommends (bench/README.md). A request fails on a ` +
+        `non-2xx/3xx answer, a connection error or no complete answer within ${plan.requestTimeoutMs / 1000} s. ` +
+        `"Outage" runs from the kill until the restarted backend ${FAULT_VICTIM} answered its health check directly; ` +
+        `its requests are those it counted after that (traffic came back), with the delay before the first.`,
+      '',
+    );
+  }
   const notes: string[] = [];
-  for (const [lb, why] of state.skipped) notes.push(`- ${lb}: ${why}; see the log above.`);
-  const failed = [...state.wrkRuns, ...state.uploadRuns].filter((r) => r.error);
+  for (const [lb, why] of state.skipped) if (!(lb === 'weir' && state.buildError)) notes.push(`- ${lb}: ${why}; see the log above.`);
+  if (state.buildError) {
+    const lines = state.buildError.split('\n');
+    notes.push(
+      '- weir: dist/ did not build, so weir was not measured:',
+      '',
+      '  ```',
+      ...lines.slice(0, 20).map((l) => `  ${l}`),
+      ...(lines.length > 20 ? [`  ... (${lines.length - 20} more lines)`] : []),
+      '  ```',
+      '',
+    );
+  }
+  for (const [lb, text] of state.faultStartErrors) {
+    notes.push(
+      `- ${lb} did not start with its backend-failure config, so it has no row there:`,
+      '',
+      '  ```',
+      ...text.split('\n').map((l) => `  ${l}`),
+      '  ```',
+      '',
+    );
+  }
+  const failed = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns].filter((r) => r.error);
   if (failed.length > 0) notes.push(`- ${failed.length} run(s) failed; details in the JSON file.`);
   if (opts.profile) notes.push('- --profile: weir ran under the CPU profiler, so its figures carry profiler overhead.');
   if (fatal) notes.push(`- the run stopped early: ${fatal.split('\n')[0]}`);
@@ -249,10 +342,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(toolError);
     return 1;
   }
-  // weir is measured as it is deployed: the compiled dist/, not the
-  // TypeScript sources that Node strips types from on the fly.
-  process.stderr.write('building dist/ ...\n');
-  execFileSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const buildError = opts.only.includes('weir') ? buildDist() : undefined;
 
   const machine = machineInfo();
   const machineText = formatMachine(machine);
@@ -267,7 +357,24 @@ async function main(argv: string[]): Promise<number> {
     profileDir,
     readyTimeoutMs: 10_000,
   };
-  const state: State = { opts, ctx, wrkRuns: [], uploadRuns: [], skipped: new Map(), startRss: {} };
+  const state: State = {
+    opts,
+    ctx,
+    wrkRuns: [],
+    uploadRuns: [],
+    skipped: new Map(),
+    startRss: {},
+    faultRuns: [],
+    faultSkipped: new Map(),
+    faultStartErrors: new Map(),
+  };
+
+  if (buildError) {
+    state.skipped.set('weir', 'skipped: dist/ did not build (tsc errors in the notes)');
+    state.faultSkipped.set('weir', 'skipped: dist/ did not build (tsc errors in the notes)');
+    state.buildError = buildError;
+    log(`SKIPPING weir: dist/ did not build.\n${buildError}`);
+  }
 
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping every process this run started ...`);
@@ -282,17 +389,22 @@ async function main(argv: string[]): Promise<number> {
 
   process.stderr.write(`${machineText}\n`);
   log(
-    `load balancers: ${opts.only.join(', ')}; ${opts.rounds} round(s) of ${opts.durationS}s ` +
-      `(+${opts.warmupS}s warm-up); upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; temp dir ${tmp}`,
+    `load balancers: ${opts.only.join(', ')}; ` +
+      (opts.faultOnly ? '' : `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); `) +
+      `upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; ` +
+      `backend failure ${opts.fault ? `${opts.faultDurationS}s each` : 'skipped'}; temp dir ${tmp}`,
   );
 
   let fatal: string | undefined;
   try {
-    const backends = await startBackends(ctx);
-    log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
-    await loadScenarios(state, backends.upstreams);
-    await stopProcess(backends.proc.proc);
+    if (!opts.faultOnly) {
+      const backends = await startBackends(ctx);
+      log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
+      await loadScenarios(state, backends.upstreams);
+      await stopProcess(backends.proc.proc);
+    }
     if (opts.upload) await uploadScenario(state);
+    if (opts.fault) await faultScenario(state);
   } catch (err) {
     fatal = errorText(err);
     log(`FATAL: ${fatal}`);
@@ -337,16 +449,27 @@ async function main(argv: string[]): Promise<number> {
       memory256: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'memory256') ?? []),
       upload: [DIRECT, ...lbs].flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []),
     },
+    fault: opts.fault
+      ? {
+          plan: faultPlan(opts.faultDurationS),
+          table: faultTable(state.faultRuns, state.faultSkipped, lbs),
+          notRun: Object.fromEntries(state.faultSkipped),
+          startErrors: Object.fromEntries(state.faultStartErrors),
+        }
+      : undefined,
     startRss: state.startRss,
-    runs: { wrk: state.wrkRuns, upload: state.uploadRuns },
+    runs: { wrk: state.wrkRuns, upload: state.uploadRuns, fault: state.faultRuns },
     profiles,
   };
   writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${path.relative(repoRoot, jsonFile)}`);
 
   // Non-zero whenever the comparison is incomplete, so a script can tell; the logs are kept then.
-  const failedRuns = [...state.wrkRuns, ...state.uploadRuns].some((r) => r.error);
-  const incomplete = fatal !== undefined || state.skipped.size > 0 || failedRuns;
+  // Failed requests in the backend-failure run are its measurement, not a failed run;
+  // a load balancer that did not start with its failover config is.
+  const failedRuns = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns].some((r) => r.error);
+  const incomplete =
+    fatal !== undefined || state.skipped.size > 0 || state.faultStartErrors.size > 0 || state.buildError !== undefined || failedRuns;
   if (opts.keepTmp || incomplete) log(`temp dir with configs and logs kept: ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
   return incomplete ? 1 : 0;

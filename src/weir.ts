@@ -45,7 +45,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   const transport = new Transport();
   const config = await loadConfig(options.config);
 
-  let runtime = compileRuntime(config, registry);
+  let runtime = compileRuntime(config, registry, log);
   let checkers = await startHealthChecks(runtime, log);
   const handlers = createProxyHandlers(() => runtime, transport, log);
   const listen = options.listen ?? config.listen;
@@ -69,7 +69,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
     runtime: () => runtime,
     async reload(next) {
       const nextConfig = await loadConfig(next);
-      const nextRuntime = compileRuntime(nextConfig, registry);
+      const nextRuntime = compileRuntime(nextConfig, registry, log);
       const nextCheckers = await startHealthChecks(nextRuntime, log);
       const previous = checkers;
       runtime = nextRuntime;

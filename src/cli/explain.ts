@@ -1,4 +1,5 @@
 import type { WeirConfig } from '../config/types.ts';
+import { createLogger } from '../log.ts';
 import { compileRuntime } from '../runtime/compile.ts';
 import { planRequest } from '../runtime/plan-request.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
@@ -18,7 +19,7 @@ export interface ExplainRequest {
  * happens.
  */
 export function explainRequest(config: WeirConfig, request: ExplainRequest): string {
-  const runtime = compileRuntime(config, new BackendRegistry());
+  const runtime = compileRuntime(config, new BackendRegistry(), createLogger(false));
   const { target, host } = splitUrl(request.url);
   const rawHeaders: string[] = [];
   const hasHost = request.headers.some(([name]) => name.toLowerCase() === 'host');

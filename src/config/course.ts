@@ -17,7 +17,7 @@ import * as z from 'zod';
 import { findDuplicateRoutes, type PlacedRoute } from './cross-checks.ts';
 import { absolutePath, headerName, headerValue, hostPattern, ipRange, nonEmptyText, serverAddress, text } from './fields.ts';
 import type { FormReading, PathIssue } from './issue.ts';
-import { healthCheckSchema, listenField, timeoutsSchema } from './schema.ts';
+import { listenField, serviceSchema } from './schema.ts';
 import type { RouteConfig, ServiceConfig } from './types.ts';
 import { toServiceConfig } from './weir-form.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
@@ -114,16 +114,14 @@ function translateRules(name: string, rules: CourseRules): RouteConfig {
       pathReject: rules.firewall_rules?.path_reject ?? [],
     },
     service: name,
+    timeouts: {},
+    retryNonIdempotent: false,
   };
 }
 
 function serviceFor(name: string, servers: CourseRules['servers']): ServiceConfig {
   // weir's health check defaults are the course's (GET /healthcheck every 5s),
   // so an empty health_check gives exactly the course's behaviour.
-  return toServiceConfig(name, {
-    servers,
-    balance: 'least_connections',
-    health_check: healthCheckSchema.parse({}),
-    timeouts: timeoutsSchema.parse({}),
-  });
+  const defaults = serviceSchema.omit({ servers: true }).parse({ balance: 'least_connections', health_check: {} });
+  return toServiceConfig(name, { ...defaults, servers: servers.map((address) => ({ address, weight: 1, backup: false })) });
 }

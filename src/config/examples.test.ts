@@ -13,11 +13,27 @@ const noRules = {
   query: { add: [], remove: [] },
   rewrite: { replace: [] },
   firewall: { ipReject: [], pathReject: [] },
+  timeouts: {},
+  retryNonIdempotent: false,
 } satisfies Partial<RouteConfig>;
+
+/** What a service gets when it says nothing of the issue-3 keys. */
+const serviceDefaults = {
+  hashKey: { kind: 'client_ip' },
+  passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 10_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 },
+  panicThresholdPercent: 0,
+  slowStartMs: 0,
+  retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
+  queue: { size: 100, timeoutMs: 5000 },
+} satisfies Partial<ServiceConfig>;
+
+const server = (host: string, port: number, weight = 1, backup = false) => ({ address: { host, port }, weight, backup });
 
 const defaultTimeouts = { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 };
 
 const courseHealthCheck: HealthCheckConfig = {
+  type: 'http',
+  method: 'GET',
   path: '/healthcheck',
   intervalMs: 5000,
   timeoutMs: 2000,
@@ -61,8 +77,9 @@ test("the course's example translates into routes with a service each", async ()
   const courseService = (name: string, ports: number[]): [string, ServiceConfig] => [
     name,
     {
+      ...serviceDefaults,
       name,
-      servers: ports.map((port) => ({ host: 'localhost', port })),
+      servers: ports.map((port) => server('localhost', port)),
       balance: 'least_connections',
       healthCheck: courseHealthCheck,
       timeouts: defaultTimeouts,
@@ -99,6 +116,8 @@ test("weir's example uses every key, with the meanings its comments give", async
       rewrite: { replace: [['/v1/', '/v2/']] },
       firewall: { ipReject: ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32'], pathReject: ['/api/admin'] },
       service: 'api',
+      timeouts: { responseHeadersMs: 120_000 },
+      retryNonIdempotent: false,
     },
     { ...noRules, name: 'status', host: 'api.example.com', path: { kind: 'exact', value: '/status' }, methods: ['GET'], service: 'api' },
     { ...noRules, name: 'users', host: '*.example.com', path: { kind: 'regex', value: '^/users/[0-9]+$' }, service: 'web' },
@@ -113,13 +132,14 @@ test("weir's example uses every key, with the meanings its comments give", async
         'api',
         {
           name: 'api',
-          servers: [
-            { host: '127.0.0.1', port: 8081 },
-            { host: 'localhost', port: 8082 },
-            { host: '::1', port: 8083 },
-          ],
+          servers: [server('127.0.0.1', 8081), server('localhost', 8082, 2), server('::1', 8083, 1, true)],
           balance: 'least_connections',
+          hashKey: { kind: 'client_ip' },
           healthCheck: {
+            type: 'http',
+            method: 'GET',
+            host: 'api.internal',
+            expectedBody: 'ok',
             path: '/healthcheck',
             intervalMs: 5000,
             timeoutMs: 2000,
@@ -130,24 +150,42 @@ test("weir's example uses every key, with the meanings its comments give", async
               [304, 304],
             ],
           },
+          passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 10_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 },
+          panicThresholdPercent: 30,
+          slowStartMs: 30_000,
+          retries: { attempts: 2, onStatuses: [502, 503], budgetPercent: 20, minRetriesPerSecond: 10 },
+          maxConnections: 200,
+          queue: { size: 100, timeoutMs: 5000 },
           timeouts: { connectMs: 500, responseHeadersMs: 30_000, idleMs: 60_000 },
         },
       ],
       [
         'web',
         {
+          ...serviceDefaults,
           name: 'web',
-          servers: [
-            { host: '127.0.0.1', port: 9081 },
-            { host: '127.0.0.1', port: 9082 },
-          ],
-          balance: 'round_robin',
+          servers: [server('127.0.0.1', 9081), server('127.0.0.1', 9082)],
+          balance: 'weighted_round_robin',
+          sticky: { cookie: 'weir_web' },
           healthCheck: courseHealthCheck,
           timeouts: defaultTimeouts,
         },
       ],
-      ['static', { name: 'static', servers: [{ host: '127.0.0.1', port: 9090 }], balance: 'random', timeouts: defaultTimeouts }],
+      [
+        'static',
+        {
+          name: 'static',
+          servers: [server('127.0.0.1', 9090), server('127.0.0.1', 9091)],
+          balance: 'consistent_hash',
+          hashKey: { kind: 'path' },
+          panicThresholdPercent: 0,
+          slowStartMs: 0,
+          retries: serviceDefaults.retries,
+          queue: serviceDefaults.queue,
+          timeouts: defaultTimeouts,
+        },
+      ],
     ]),
   );
-  assert.equal(summarizeConfig(config), 'valid weir config: 5 routes, 3 services, 6 servers, listen 127.0.0.1:8080');
+  assert.equal(summarizeConfig(config), 'valid weir config: 5 routes, 3 services, 7 servers, listen 127.0.0.1:8080');
 });

@@ -9,6 +9,7 @@ import { DURATION_PATTERN, missingUnit, parseDuration } from './duration.ts';
 import { parseHostPattern } from './host-pattern.ts';
 import { parseIpRange } from './ip-range.ts';
 import type { Result } from './result.ts';
+import type { HashKey } from './types.ts';
 import { parseStatusRange, STATUS_RANGE_PATTERN } from './status-range.ts';
 
 /** A zod transform from one of the small Result-returning parsers. */
@@ -87,3 +88,20 @@ export const statusRange = z
   .union([z.number(), z.string()], { error: 'must be a status like 200 or a range like "200-299"' })
   .transform(parsedBy(parseStatusRange))
   .meta({ pattern: STATUS_RANGE_PATTERN });
+
+/** "header:NAME", "cookie:NAME", "client_ip" or "path": what a hash algorithm hashes. */
+export const hashKey = z.string().transform((text, ctx): HashKey => {
+  if (text === 'client_ip') return { kind: 'client_ip' };
+  if (text === 'path') return { kind: 'path' };
+  const match = /^(header|cookie):(.+)$/.exec(text);
+  if (match && (match[1] === 'cookie' || TOKEN.test(match[2]!))) {
+    return match[1] === 'header' ? { kind: 'header', name: match[2]!.toLowerCase() } : { kind: 'cookie', name: match[2]! };
+  }
+  ctx.addIssue({ code: 'custom', message: `"${text}" is not a hash key; use client_ip, path, header:NAME or cookie:NAME`, input: text });
+  return z.NEVER;
+});
+
+/** A percentage, written 50 or "50%". */
+export const percent = z
+  .union([z.number(), z.string().regex(/^\d+(\.\d+)?%$/, { error: 'write a percentage like 50 or "50%"' }).transform((text) => Number(text.slice(0, -1)))])
+  .pipe(z.number().min(0, { error: 'must be between 0 and 100' }).max(100, { error: 'must be between 0 and 100' }));

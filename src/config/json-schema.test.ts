@@ -30,6 +30,8 @@ test('the JSON Schema describes the keys, defaults and closed objects editors ne
     'rewrite',
     'firewall',
     'service',
+    'timeouts',
+    'retry_non_idempotent',
   ]);
   for (const [key, property] of Object.entries(route.properties)) {
     const { description } = property as { description?: string };
@@ -37,7 +39,16 @@ test('the JSON Schema describes the keys, defaults and closed objects editors ne
   }
 
   const service = schema.properties.services.additionalProperties;
-  assert.deepEqual(service.properties.balance.enum, ['round_robin', 'least_connections', 'random']);
+  assert.deepEqual(service.properties.balance.enum, [
+    'round_robin',
+    'weighted_round_robin',
+    'random',
+    'least_connections',
+    'power_of_two',
+    'ewma',
+    'ip_hash',
+    'consistent_hash',
+  ]);
   assert.equal(service.properties.balance.default, 'round_robin');
   // Durations are described as written, not as the milliseconds they become.
   const healthCheck = service.properties.health_check.properties;

@@ -42,6 +42,8 @@ const noRules = {
   query: { add: [], remove: [] },
   rewrite: { replace: [] },
   firewall: { ipReject: [], pathReject: [] },
+  timeouts: {},
+  retryNonIdempotent: false,
 } satisfies Partial<RouteConfig>;
 
 // --- What a valid config becomes ---
@@ -56,8 +58,14 @@ test('a minimal config gets every default', () => {
         'api',
         {
           name: 'api',
-          servers: [{ host: '127.0.0.1', port: 8081 }],
+          servers: [{ address: { host: '127.0.0.1', port: 8081 }, weight: 1, backup: false }],
           balance: 'round_robin',
+          hashKey: { kind: 'client_ip' },
+          passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 10_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 },
+          panicThresholdPercent: 0,
+          slowStartMs: 0,
+          retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
+          queue: { size: 100, timeoutMs: 5000 },
           timeouts: { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 },
         },
       ],
@@ -69,6 +77,8 @@ test('a minimal config gets every default', () => {
 test('health_check: {} means every default; given values replace them', () => {
   const defaults = loadConfigText(withService('    health_check: {}'), 'weir.yaml');
   assert.deepEqual(defaults.services.get('api')?.healthCheck, {
+    type: 'http',
+    method: 'GET',
     path: '/healthcheck',
     intervalMs: 5000,
     timeoutMs: 2000,
@@ -92,6 +102,8 @@ test('health_check: {} means every default; given values replace them', () => {
   );
   const service = given.services.get('api');
   assert.deepEqual(service?.healthCheck, {
+    type: 'http',
+    method: 'GET',
     path: '/ready',
     intervalMs: 60_000,
     timeoutMs: 1500,
@@ -202,7 +214,7 @@ test('wrong types say what was expected and what was found', () => {
   assert.deepEqual(issuesIn(yaml('routes: {}', 'services:', '  api:', '    servers: 127.0.0.1:8081', '    balance: [random]')), [
     'weir.yaml:1:9: routes: must be a list, not a mapping',
     'weir.yaml:4:14: services.api.servers: must be a list, not "127.0.0.1:8081"',
-    'weir.yaml:5:14: services.api.balance: a list is not one of "round_robin", "least_connections", "random"',
+    'weir.yaml:5:14: services.api.balance: a list is not one of "round_robin", "weighted_round_robin", "random", "least_connections", "power_of_two", "ewma", "ip_hash", "consistent_hash"',
   ]);
   assert.deepEqual(issuesIn(withService('    health_check:')), [
     'weir.yaml:6:5: services.api.health_check: is empty; expected a mapping (write {} for an empty one)',
@@ -224,7 +236,7 @@ test('a missing key is reported at its parent', () => {
 
 test('a bad balance algorithm suggests the right spelling', () => {
   assert.deepEqual(issuesIn(withService('    balance: round-robin')), [
-    'weir.yaml:6:14: services.api.balance: "round-robin" is not one of "round_robin", "least_connections", "random"; did you mean "round_robin"?',
+    'weir.yaml:6:14: services.api.balance: "round-robin" is not one of "round_robin", "weighted_round_robin", "random", "least_connections", "power_of_two", "ewma", "ip_hash", "consistent_hash"; did you mean "round_robin"?',
   ]);
 });
 

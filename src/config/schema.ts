@@ -8,6 +8,7 @@ import * as z from 'zod';
 import {
   absolutePath,
   duration,
+  hashKey,
   headerName,
   headerValue,
   hostPattern,
@@ -16,6 +17,7 @@ import {
   method,
   nonEmptyText,
   pathRegex,
+  percent,
   serverAddress,
   statusRange,
   text,
@@ -91,6 +93,17 @@ export const routeSchema = z
     rewrite: rewriteSchema.optional(),
     firewall: firewallSchema.optional(),
     service: nonEmptyText.meta({ description: 'The service (a key of `services`) that answers this route.' }),
+    timeouts: z
+      .strictObject({
+        connect: duration.optional(),
+        response_headers: duration.optional(),
+        idle: duration.optional(),
+      })
+      .optional()
+      .meta({ title: 'Route timeouts', description: 'Timeouts for this route only, each overriding the service\'s.' }),
+    retry_non_idempotent: z.boolean().default(false).meta({
+      description: 'Retry POST, PATCH and other non-idempotent requests like idempotent ones. Off: they are retried only when they never reached a backend (connection refused).',
+    }),
   })
   .superRefine((route, ctx) => {
     const matchers = (['path', 'path_exact', 'path_regex'] as const).filter((key) => route[key] !== undefined);
@@ -109,7 +122,11 @@ export const routeSchema = z
 
 export const healthCheckSchema = z
   .strictObject({
-    path: absolutePath.default('/healthcheck').meta({ description: 'Path requested with GET on each server.' }),
+    type: z.enum(['http', 'tcp']).default('http').meta({ description: 'http sends a request and checks the answer; tcp only checks that a connection opens.' }),
+    method: method.default('GET').meta({ description: 'Method of the check request.' }),
+    path: absolutePath.default('/healthcheck').meta({ description: 'Path requested on each server.' }),
+    host: nonEmptyText.optional().meta({ description: 'Host header to send. Default: the server\'s own address.' }),
+    expected_body: nonEmptyText.optional().meta({ description: 'Text the answer\'s body must contain to pass.' }),
     interval: duration.prefault('5s').meta({ description: 'Time between checks of one server: a number and a unit (ms, s, m, h).' }),
     timeout: duration.prefault('2s').meta({ description: 'How long one check may take. Must not exceed interval.' }),
     healthy_threshold: z.int().min(1).default(2).meta({ description: 'Consecutive passes that bring a down server back.' }),
@@ -137,13 +154,68 @@ export const timeoutsSchema = z
   })
   .meta({ title: 'Timeouts' });
 
-const BALANCE_ALGORITHMS = ['round_robin', 'least_connections', 'random'] as const satisfies readonly BalanceAlgorithm[];
+const BALANCE_ALGORITHMS = [
+  'round_robin',
+  'weighted_round_robin',
+  'random',
+  'least_connections',
+  'power_of_two',
+  'ewma',
+  'ip_hash',
+  'consistent_hash',
+] as const satisfies readonly BalanceAlgorithm[];
+
+const serverSchema = z
+  .union([
+    serverAddress.transform((address) => ({ address, weight: 1, backup: false })),
+    z.strictObject({
+      address: serverAddress.meta({ description: 'HOST:PORT.' }),
+      weight: z.int().min(0).max(1000).default(1).meta({ description: 'Share of traffic for the weighted algorithms; 0 drains the server.' }),
+      backup: z.boolean().default(false).meta({ description: 'Takes traffic only while no primary server is available.' }),
+    }),
+  ], { error: 'must be "HOST:PORT" or a mapping like { address: "HOST:PORT", weight: 2 }' })
+  .meta({ description: 'A backend: "HOST:PORT", or { address, weight, backup }.' });
+
+export const passiveHealthSchema = z
+  .strictObject({
+    consecutive_failures: z.int().min(1).default(5).meta({ description: 'Failed requests in a row (connection failures, resets, timeouts, 5xx answers) that eject a server.' }),
+    base_ejection: duration.prefault('10s').meta({ description: 'How long the first ejection lasts; each further one lasts longer by as much.' }),
+    max_ejection: duration.prefault('5m').meta({ description: 'The longest an ejection lasts.' }),
+    max_ejected_percent: percent.default(50).meta({ description: 'Never eject more than this share of the servers.' }),
+  })
+  .meta({ title: 'Passive health', description: 'Outlier detection from real traffic. On by default; false turns it off.' });
+
+const retriesSchema = z
+  .strictObject({
+    attempts: z.int().min(0).max(10).default(2).meta({ description: 'Retries after the first try, each on another server when there is one. 0 turns retries off.' }),
+    on_statuses: z.array(z.int().min(500).max(599)).default([]).meta({ description: 'Backend statuses retried for idempotent requests without a body, like [502, 503].' }),
+    budget: percent.default(20).meta({ description: 'Retries may add at most this share to the requests of the last 10 s.' }),
+    min_per_second: z.int().min(0).default(10).meta({ description: 'Retries allowed per second whatever the budget.' }),
+  })
+  .meta({ title: 'Retries', description: 'Failed attempts retried on another server. Idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) are retried on connection failures, resets and timeouts before the answer starts; others only when they never reached a server.' });
 
 export const serviceSchema = z
   .strictObject({
-    servers: z.array(serverAddress).min(1).meta({ description: 'Backends as HOST:PORT, like "127.0.0.1:8081" or "[::1]:8083".' }),
+    servers: z.array(serverSchema).min(1).meta({ description: 'Backends as HOST:PORT, like "127.0.0.1:8081" or "[::1]:8083", or { address, weight, backup }.' }),
     balance: z.enum(BALANCE_ALGORITHMS).default('round_robin').meta({ description: 'How a server is picked for each request.' }),
+    hash_key: hashKey.prefault('client_ip').meta({ description: 'For ip_hash and consistent_hash: client_ip, path, header:NAME or cookie:NAME.' }),
+    sticky: z
+      .strictObject({ cookie: headerName.meta({ description: 'Name of the cookie weir sets.' }) })
+      .optional()
+      .meta({ title: 'Sticky sessions', description: 'A client carrying the cookie returns to the same server while that server is available.' }),
     health_check: healthCheckSchema.optional(),
+    passive_health: z.union([z.literal(false), passiveHealthSchema]).prefault({}),
+    panic_threshold: percent.default(0).meta({ description: 'Below this share of available primary servers, balance over all of them, down or not (0: never).' }),
+    slow_start: duration.optional().meta({ description: 'A server that comes back ramps its share up from 10% over this window.' }),
+    retries: retriesSchema.prefault({}),
+    max_connections: z.int().min(1).optional().meta({ description: 'Requests in flight per server. Past it requests wait in the queue.' }),
+    queue: z
+      .strictObject({
+        size: z.int().min(0).default(100).meta({ description: 'Requests that may wait for a server below max_connections.' }),
+        timeout: duration.prefault('5s').meta({ description: 'How long a request may wait; then 503 with Retry-After.' }),
+      })
+      .prefault({})
+      .meta({ title: 'Queue' }),
     timeouts: timeoutsSchema.prefault({}),
   })
   .meta({ title: 'Service', description: 'A group of interchangeable servers.' });

@@ -75,12 +75,38 @@ export interface RouteConfig {
   firewall: FirewallRules;
   /** Name of a service in WeirConfig.services (validated to exist). */
   service: string;
+  /** Timeouts set on the route, each overriding the service's. */
+  timeouts: Partial<TimeoutsConfig>;
+  /** Lets the service's retries apply to methods that are not idempotent (POST, PATCH) once the backend may have seen them. */
+  retryNonIdempotent: boolean;
 }
 
-export type BalanceAlgorithm = 'least_connections' | 'round_robin' | 'random';
+export type BalanceAlgorithm =
+  | 'round_robin'
+  | 'weighted_round_robin'
+  | 'random'
+  | 'least_connections'
+  | 'power_of_two'
+  | 'ewma'
+  | 'ip_hash'
+  | 'consistent_hash';
+
+/** What the hash algorithms hash. */
+export type HashKey =
+  | { kind: 'client_ip' }
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string }
+  | { kind: 'path' };
 
 export interface HealthCheckConfig {
+  /** "http" sends a request and checks the answer; "tcp" only checks that a connection opens. */
+  type: 'http' | 'tcp';
+  method: string;
   path: string;
+  /** Host header to send; undefined sends the server's own address. */
+  host?: string;
+  /** Text the answer's body must contain; undefined checks the status only. */
+  expectedBody?: string;
   intervalMs: number;
   timeoutMs: number;
   /** Consecutive passes that mark a down backend up. */
@@ -98,12 +124,61 @@ export interface TimeoutsConfig {
   idleMs: number;
 }
 
+export interface ServerConfig {
+  address: Address;
+  /** Share of traffic relative to the others, for the weighted algorithms. 0 drains: no new requests. */
+  weight: number;
+  /** Takes traffic only while no primary server is available. */
+  backup: boolean;
+}
+
+/** Outlier detection: requests that fail take a backend out for a while. */
+export interface PassiveHealthConfig {
+  /** Consecutive failed requests (connection failures, resets, timeouts, 5xx answers) that eject a backend. */
+  consecutiveFailures: number;
+  /** First ejection's length; the n-th ejection lasts n times this, up to maxEjectionMs. */
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  /** Never eject more than this share of the service's backends (0-100). */
+  maxEjectedPercent: number;
+}
+
+export interface RetryConfig {
+  /** Retries after the first try, each on a different backend when there is one. 0 disables retries. */
+  attempts: number;
+  /** Backend statuses that are retried (for idempotent requests without a body), like 502, 503. */
+  onStatuses: number[];
+  /** Retries may add at most this percent to the requests of the last 10 s (the retry budget). */
+  budgetPercent: number;
+  /** Retries allowed per second whatever the budget, so a quiet service can still retry. */
+  minRetriesPerSecond: number;
+}
+
+export interface QueueConfig {
+  /** Requests that may wait for a free connection when every backend is at max_connections. */
+  size: number;
+  timeoutMs: number;
+}
+
 export interface ServiceConfig {
   name: string;
-  servers: Address[];
+  servers: ServerConfig[];
   balance: BalanceAlgorithm;
+  hashKey: HashKey;
+  /** Undefined: no stickiness. */
+  sticky?: { cookie: string };
   /** Undefined: no active checks, every server is taken as up. */
   healthCheck?: HealthCheckConfig;
+  /** Undefined: passive health is off. */
+  passiveHealth?: PassiveHealthConfig;
+  /** Below this percent of available primaries, balance over all of them, down or not (0 = never). */
+  panicThresholdPercent: number;
+  /** A backend that comes back ramps its weight up from 10% over this window (0 = at once). */
+  slowStartMs: number;
+  retries: RetryConfig;
+  /** Requests in flight per backend; undefined = unlimited. */
+  maxConnections?: number;
+  queue: QueueConfig;
   timeouts: TimeoutsConfig;
 }
 

@@ -83,12 +83,22 @@ export function toRouteConfig(route: ParsedRoute, index: number): RouteConfig {
       pathReject: route.firewall?.path_reject ?? [],
     },
     service: route.service,
+    timeouts: routeTimeouts(route.timeouts),
+    retryNonIdempotent: route.retry_non_idempotent,
   };
   // Left out rather than undefined: "matches any" is the key's absence.
   if (route.host !== undefined) config.host = route.host;
   if (path !== undefined) config.path = path;
   if (route.methods !== undefined) config.methods = route.methods;
   return config;
+}
+
+function routeTimeouts(timeouts: ParsedRoute['timeouts']): RouteConfig['timeouts'] {
+  const result: RouteConfig['timeouts'] = {};
+  if (timeouts?.connect !== undefined) result.connectMs = timeouts.connect;
+  if (timeouts?.response_headers !== undefined) result.responseHeadersMs = timeouts.response_headers;
+  if (timeouts?.idle !== undefined) result.idleMs = timeouts.idle;
+  return result;
 }
 
 /** true means the route's own path; absent or false, nothing (""). */
@@ -119,15 +129,40 @@ export function toServiceConfig(name: string, service: ParsedService): ServiceCo
     name,
     servers: service.servers,
     balance: service.balance,
+    hashKey: service.hash_key,
+    panicThresholdPercent: service.panic_threshold,
+    slowStartMs: service.slow_start ?? 0,
+    retries: {
+      attempts: service.retries.attempts,
+      onStatuses: service.retries.on_statuses,
+      budgetPercent: service.retries.budget,
+      minRetriesPerSecond: service.retries.min_per_second,
+    },
+    queue: { size: service.queue.size, timeoutMs: service.queue.timeout },
     timeouts: {
       connectMs: service.timeouts.connect,
       responseHeadersMs: service.timeouts.response_headers,
       idleMs: service.timeouts.idle,
     },
   };
+  if (service.sticky) config.sticky = { cookie: service.sticky.cookie };
+  if (service.max_connections !== undefined) config.maxConnections = service.max_connections;
+  const passive = service.passive_health;
+  if (passive !== false) {
+    config.passiveHealth = {
+      consecutiveFailures: passive.consecutive_failures,
+      baseEjectionMs: passive.base_ejection,
+      maxEjectionMs: passive.max_ejection,
+      maxEjectedPercent: passive.max_ejected_percent,
+    };
+  }
   const check = service.health_check;
   if (check !== undefined) {
     config.healthCheck = {
+      type: check.type,
+      method: check.method,
+      ...(check.host !== undefined && { host: check.host }),
+      ...(check.expected_body !== undefined && { expectedBody: check.expected_body }),
       path: check.path,
       intervalMs: check.interval,
       timeoutMs: check.timeout,

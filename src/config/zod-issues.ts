@@ -55,8 +55,12 @@ function describe(value: unknown): string {
  * the keys that would have been right where an unknown one was found.
  */
 export function fromZodError(error: z.ZodError, schema: z.ZodType): PathIssue[] {
-  return error.issues.flatMap((issue): PathIssue[] => {
-    const path = issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
+  return convert(error.issues, schema, []);
+}
+
+function convert(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, base: KeyPath): PathIssue[] {
+  return issues.flatMap((issue): PathIssue[] => {
+    const path = [...base, ...issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)))];
     switch (issue.code) {
       case 'unrecognized_keys': {
         const known = knownKeysAt(schema, path);
@@ -70,6 +74,13 @@ export function fromZodError(error: z.ZodError, schema: z.ZodType): PathIssue[] 
         // A record key that failed its own schema (a bad header name): the
         // reason is in the nested issue; the outer one only says "invalid key".
         return [{ path, message: issue.issues[0]?.message ?? issue.message, atKey: true }];
+      case 'invalid_union': {
+        // A value that may be written two ways (a server as "HOST:PORT" or
+        // as a mapping): report the problems of the way it was written,
+        // that is of the branch that did not reject the value's type outright.
+        const written = issue.errors.find((branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+        return written ? convert(written, schema, path) : [{ path, message: issue.message }];
+      }
       default:
         return [{ path, message: issue.message }];
     }

@@ -9,6 +9,8 @@ export interface ForwardFailure {
   reason: string;
   /** True when the client caused it (went away, sent a bad body): not the backend's fault. */
   clientSide: boolean;
+  /** True when no connection was made: the backend never saw the request. */
+  connectFailure: boolean;
 }
 
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
@@ -39,24 +41,25 @@ export function classifyForwardError(error: unknown, timeouts: { connectMs: numb
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
-      return { status: 504, reason: `connect timed out after ${timeouts.connectMs}ms`, clientSide: false };
+      return { status: 504, reason: `connect timed out after ${timeouts.connectMs}ms`, clientSide: false, connectFailure: true };
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return { status: 504, reason: `no response headers within ${timeouts.responseHeadersMs}ms`, clientSide: false };
+      return { status: 504, reason: `no response headers within ${timeouts.responseHeadersMs}ms`, clientSide: false, connectFailure: false };
     case 'UND_ERR_BODY_TIMEOUT':
-      return { status: 504, reason: `response body idle for ${timeouts.idleMs}ms`, clientSide: false };
+      return { status: 504, reason: `response body idle for ${timeouts.idleMs}ms`, clientSide: false, connectFailure: false };
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-      return { status: 400, reason: 'request body does not match its Content-Length', clientSide: true };
+      return { status: 400, reason: 'request body does not match its Content-Length', clientSide: true, connectFailure: false };
     case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'EPIPE':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { status: 502, reason: e.cause?.code ? `${e.cause.code}` : code, clientSide: false };
+      return { status: 502, reason: `connect failed: ${code}`, clientSide: false, connectFailure: true };
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return { status: 502, reason: `connection reset (${code})`, clientSide: false, connectFailure: false };
     case 'UND_ERR_SOCKET':
-      return { status: 502, reason: `backend closed the connection (${e.cause?.message ?? e.message ?? 'socket error'})`, clientSide: false };
+      return { status: 502, reason: `backend closed the connection (${e.cause?.message ?? e.message ?? 'socket error'})`, clientSide: false, connectFailure: false };
     default:
-      return { status: 502, reason: e.message ?? String(error), clientSide: false };
+      return { status: 502, reason: e.message ?? String(error), clientSide: false, connectFailure: false };
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime/compile.ts';
+import type { PickContext } from '../upstream/balancers/index.ts';
 import { planRequest, type ClientRequest } from '../runtime/plan-request.ts';
 import { NO_BACKEND_BODY } from './errors.ts';
 import { forward } from './forward.ts';
@@ -40,30 +41,35 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         respondPlain(res, plan.status);
         return;
       }
-      const { service } = plan.route;
-      const backend = service.pick();
-      if (!backend) {
-        log.warn({ status: 503, route: plan.route.name, service: service.name, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${service.name}" is up`);
+      const { route } = plan;
+      const context = pickContext(req, plan.context.normalizedPath, plan.context.clientIp);
+      const job = { req, res, route, upstream: plan.upstream, hasBody: plan.hasBody, context, transport, log };
+      const backend = route.service.pick(context);
+      if (backend === 'none available') {
+        noBackend(req, route.service.name, route.name);
         respondPlain(res, 503, NO_BACKEND_BODY);
-        return;
+      } else if (backend === 'all busy') {
+        void route.service.waitForRoom(context).then((freed) => {
+          if (res.destroyed) return;
+          if (freed) {
+            forward(job, freed);
+            return;
+          }
+          log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 ${req.method} ${req.url}: every backend of service "${route.service.name}" is at max_connections and the queue is full or timed out`);
+          respondPlain(res, 503, 'Service Unavailable', ['retry-after', '1']);
+        });
+      } else {
+        forward(job, backend);
       }
-      const { timeouts } = service.config;
-      forward({
-        req,
-        res,
-        route: plan.route,
-        upstream: plan.upstream,
-        hasBody: plan.hasBody,
-        backend,
-        pool: transport.pool(backend, timeouts.connectMs),
-        timeouts,
-        log,
-      });
     } catch (error) {
       // A bug in weir must cost one request, never the process.
       log.error({ err: error, url: req.url }, `500 ${req.method} ${req.url}: internal error`);
       respondPlain(res, 500);
     }
+  }
+
+  function noBackend(req: IncomingMessage, service: string, route: string): void {
+    log.warn({ status: 503, route, service, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${service}" is available`);
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -74,21 +80,21 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         socket.end(plainResponseBytes(plan.status));
         return;
       }
-      const { service } = plan.route;
-      const backend = service.pick();
-      if (!backend) {
-        log.warn({ status: 503, route: plan.route.name, service: service.name, url: req.url }, `503 upgrade ${req.url}: no backend of service "${service.name}" is up`);
-        socket.end(plainResponseBytes(503, NO_BACKEND_BODY));
+      const { route } = plan;
+      const backend = route.service.pick(pickContext(req, plan.context.normalizedPath, plan.context.clientIp));
+      if (typeof backend === 'string') {
+        noBackend(req, route.service.name, route.name);
+        socket.end(plainResponseBytes(503, backend === 'none available' ? NO_BACKEND_BODY : undefined));
         return;
       }
       openTunnel({
         req,
         client: socket,
         head,
-        route: plan.route,
+        route,
         upstream: plan.upstream,
         backend,
-        connectTimeoutMs: service.config.timeouts.connectMs,
+        connectTimeoutMs: route.timeouts.connectMs,
         log,
       });
     } catch (error) {
@@ -98,6 +104,10 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
   }
 
   return { onRequest, onUpgrade };
+}
+
+function pickContext(req: IncomingMessage, path: string, clientIp: string): PickContext {
+  return { clientIp, headers: req.rawHeaders, path, now: performance.now() };
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -1,4 +1,5 @@
-import type { RouteConfig, WeirConfig } from '../config/types.ts';
+import type { RouteConfig, TimeoutsConfig, WeirConfig } from '../config/types.ts';
+import type { Logger } from '../log.ts';
 import { compileFirewall } from '../middleware/firewall.ts';
 import { compileQuery } from '../middleware/query.ts';
 import { compileRequestHeaders } from '../middleware/request-headers.ts';
@@ -6,7 +7,7 @@ import { compileRewrite } from '../middleware/rewrite.ts';
 import { compileStripPrefix } from '../middleware/strip-prefix.ts';
 import type { FirewallCheck, RequestStep } from '../middleware/types.ts';
 import { createRouter, type Router } from '../routing/router.ts';
-import type { Backend } from '../upstream/backend.ts';
+import { Backend } from '../upstream/backend.ts';
 import type { BackendRegistry } from '../upstream/registry.ts';
 import { Service } from '../upstream/service.ts';
 
@@ -24,6 +25,8 @@ export interface CompiledRoute {
    * path is forwarded with its own encoding.
    */
   readonly rewritesPath: boolean;
+  /** The service's timeouts with the route's own over them. */
+  readonly timeouts: TimeoutsConfig;
 }
 
 /** Everything one config compiles into. Immutable; a reload builds a new one and swaps the reference. */
@@ -33,11 +36,18 @@ export interface Runtime {
   readonly services: ReadonlyMap<string, Service>;
 }
 
-export function compileRuntime(config: WeirConfig, registry: BackendRegistry): Runtime {
+export function compileRuntime(config: WeirConfig, registry: BackendRegistry, log: Logger): Runtime {
   const services = new Map<string, Service>();
   for (const [name, serviceConfig] of config.services) {
-    const backends = serviceConfig.servers.map((address) => registry.get(name, address));
-    services.set(name, new Service(serviceConfig, backends));
+    const backends = serviceConfig.servers.map((server) => {
+      const backend = registry.get(name, server.address);
+      backend.weight = server.weight;
+      backend.backup = server.backup;
+      backend.slowStartMs = serviceConfig.slowStartMs;
+      return backend;
+    });
+    services.set(name, new Service(serviceConfig, backends, log));
+    Backend.touch();
   }
   const routes = config.routes.map((route) => compileRoute(route, services));
   const router = createRouter(
@@ -62,6 +72,7 @@ function compileRoute(route: RouteConfig, services: ReadonlyMap<string, Service>
     firewall: compileFirewall(route.firewall),
     steps: [...pathSteps, ...otherSteps],
     rewritesPath: pathSteps.length > 0,
+    timeouts: { ...service.config.timeouts, ...route.timeouts },
   };
 }
 

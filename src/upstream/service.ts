@@ -1,23 +1,142 @@
 import type { ServiceConfig } from '../config/types.ts';
-import type { Backend } from './backend.ts';
-import { balancers, type Balancer } from './balancers/index.ts';
+import type { Logger } from '../log.ts';
+import { currentAvailabilityEpoch, type Backend } from './backend.ts';
+import { balancers, type Balancer, type PickContext } from './balancers/index.ts';
+import { PassiveHealth } from './health/passive-health.ts';
+import { RetryBudget } from './retry-budget.ts';
+import { cookieValue, stickyId } from './sticky.ts';
 
-/** A named pool of backends and the algorithm that picks among them. Built anew on every reload; its backends are not. */
+/** Why pick() found no backend: none may take requests (503), or all are at max_connections (queue). */
+export type NoBackend = 'none available' | 'all busy';
+
+interface Waiter {
+  context: PickContext;
+  resolve: (backend: Backend | undefined) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A named pool of backends and the algorithm that picks among them. Built
+ * anew on every reload; its backends are not. Which backends may take a
+ * request is worked out only when some backend's availability changed (or
+ * an ejection ran out), not on every request.
+ */
 export class Service {
   readonly name: string;
   readonly config: ServiceConfig;
   readonly backends: readonly Backend[];
+  readonly passiveHealth: PassiveHealth | undefined;
+  readonly retryBudget: RetryBudget;
   readonly #balancer: Balancer;
+  readonly #stickyIds: ReadonlyMap<string, Backend>;
+  #epoch = -1;
+  #nextChange = Infinity;
+  #candidates: readonly Backend[] = [];
+  readonly #queue: Waiter[] = [];
 
-  constructor(config: ServiceConfig, backends: readonly Backend[]) {
+  constructor(config: ServiceConfig, backends: readonly Backend[], log: Logger) {
     this.name = config.name;
     this.config = config;
     this.backends = backends;
-    this.#balancer = balancers[config.balance]();
+    this.#balancer = balancers[config.balance]({ hashKey: config.hashKey });
+    this.passiveHealth = config.passiveHealth && new PassiveHealth(config.name, backends, config.passiveHealth, log);
+    this.retryBudget = new RetryBudget(config.retries.budgetPercent, config.retries.minRetriesPerSecond);
+    this.#stickyIds = new Map(config.sticky ? backends.map((backend) => [stickyId(backend.label), backend]) : []);
   }
 
-  /** The backend for the next request, or undefined when none is available. */
-  pick(): Backend | undefined {
-    return this.#balancer.pick(this.backends);
+  /** The backends that may take a request now: available primaries, else available backups; all primaries in panic. */
+  candidates(now: number): readonly Backend[] {
+    if (this.#epoch !== currentAvailabilityEpoch() || now >= this.#nextChange) this.#rebuild(now);
+    return this.#candidates;
   }
+
+  #rebuild(now: number): void {
+    let nextChange = Infinity;
+    for (const backend of this.backends) {
+      if (backend.ejectedUntil === 0) continue;
+      if (backend.ejectedUntil <= now) backend.endEjection();
+      else nextChange = Math.min(nextChange, backend.ejectedUntil);
+    }
+    const primaries = this.backends.filter((backend) => !backend.backup && backend.weight > 0);
+    const available = primaries.filter((backend) => backend.isAvailable(now));
+    const panic = primaries.length > 0 && (available.length / primaries.length) * 100 < this.config.panicThresholdPercent;
+    if (panic) this.#candidates = primaries;
+    else if (available.length > 0) this.#candidates = available;
+    else this.#candidates = this.backends.filter((backend) => backend.backup && backend.isAvailable(now));
+    this.#nextChange = nextChange;
+    this.#epoch = currentAvailabilityEpoch();
+  }
+
+  /**
+   * The backend for a request, or why there is none. `exclude` holds
+   * backends already tried for this request: a retry goes elsewhere when it can.
+   */
+  pick(context: PickContext, exclude?: ReadonlySet<Backend>): Backend | NoBackend {
+    const candidates = this.candidates(context.now);
+    if (candidates.length === 0) return 'none available';
+    const { sticky, maxConnections } = this.config;
+    if (sticky) {
+      const id = cookieValue(context.headers, sticky.cookie);
+      const backend = id === undefined ? undefined : this.#stickyIds.get(id);
+      if (backend && candidates.includes(backend) && !exclude?.has(backend) && hasRoom(backend, maxConnections)) return backend;
+    }
+    const picked = this.#balancer.pick(candidates, context);
+    if (!exclude?.has(picked) && hasRoom(picked, maxConnections)) return picked;
+    // The algorithm's choice is taken or already tried: the least loaded of the rest.
+    let fallback: Backend | undefined;
+    for (const backend of candidates) {
+      if (exclude?.has(backend) || !hasRoom(backend, maxConnections)) continue;
+      if (!fallback || backend.inflight < fallback.inflight) fallback = backend;
+    }
+    if (fallback) return fallback;
+    if (exclude?.has(picked) && hasRoom(picked, maxConnections)) return picked;
+    return maxConnections === undefined ? picked : 'all busy';
+  }
+
+  /** Waits for a backend below max_connections, up to the queue's size and timeout; undefined when it cannot. */
+  waitForRoom(context: PickContext): Promise<Backend | undefined> {
+    if (this.#queue.length >= this.config.queue.size) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        context,
+        resolve,
+        timer: setTimeout(() => {
+          const index = this.#queue.indexOf(waiter);
+          if (index !== -1) this.#queue.splice(index, 1);
+          resolve(undefined);
+        }, this.config.queue.timeoutMs),
+      };
+      this.#queue.push(waiter);
+    });
+  }
+
+  /** A request of this service finished: a queued one may take its place. */
+  released(now: number): void {
+    while (this.#queue.length > 0) {
+      const waiter = this.#queue[0]!;
+      const backend = this.pick({ ...waiter.context, now });
+      if (typeof backend === 'string') {
+        if (backend === 'none available') {
+          this.#queue.shift();
+          clearTimeout(waiter.timer);
+          waiter.resolve(undefined);
+          continue;
+        }
+        return;
+      }
+      this.#queue.shift();
+      clearTimeout(waiter.timer);
+      waiter.resolve(backend);
+      return;
+    }
+  }
+
+  /** The sticky cookie's value for a backend, when this service is sticky. */
+  stickyValue(backend: Backend): string | undefined {
+    return this.config.sticky ? stickyId(backend.label) : undefined;
+  }
+}
+
+function hasRoom(backend: Backend, maxConnections: number | undefined): boolean {
+  return maxConnections === undefined || backend.inflight < maxConnections;
 }

@@ -1,29 +1,35 @@
 import type { Backend } from '../backend.ts';
-import type { Balancer } from './balancer.ts';
+import type { Balancer, PickContext } from './balancer.ts';
 
 /**
- * The available backend with the fewest requests in flight. Ties are broken
- * in turn, starting after the last pick, so that even one-at-a-time traffic
- * (where every count is 0) spreads over all backends instead of always
- * hitting the first.
+ * The candidate with the fewest requests in flight per unit of effective
+ * weight. Ties are broken in turn, starting after the last pick, so that
+ * one-at-a-time traffic (where every count is 0) spreads over all candidates
+ * instead of always hitting the first.
  */
 export function leastConnections(): Balancer {
   let start = 0;
   return {
-    pick(backends: readonly Backend[]): Backend | undefined {
-      const n = backends.length;
-      let best: Backend | undefined;
-      let bestIndex = 0;
-      for (let tried = 0; tried < n; tried++) {
-        const i = (start + tried) % n;
-        const backend = backends[i]!;
-        if (backend.available && (best === undefined || backend.inflight < best.inflight)) {
-          best = backend;
-          bestIndex = i;
+    pick(candidates: readonly Backend[], context: PickContext): Backend {
+      const count = candidates.length;
+      const first = start < count ? start : 0;
+      let best = first;
+      let bestInflight = candidates[first]!.inflight;
+      let bestWeight = candidates[first]!.effectiveWeight(context.now);
+      for (let step = 1; step < count; step++) {
+        let i = first + step;
+        if (i >= count) i -= count;
+        const backend = candidates[i]!;
+        const weight = backend.effectiveWeight(context.now);
+        // inflight / weight < bestInflight / bestWeight, without dividing.
+        if (backend.inflight * bestWeight < bestInflight * weight) {
+          best = i;
+          bestInflight = backend.inflight;
+          bestWeight = weight;
         }
       }
-      if (best) start = (bestIndex + 1) % n;
-      return best;
+      start = best + 1;
+      return candidates[best]!;
     },
   };
 }

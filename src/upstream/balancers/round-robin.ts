@@ -1,21 +1,16 @@
 import type { Backend } from '../backend.ts';
 import type { Balancer } from './balancer.ts';
 
-/** Each available backend in turn. */
+/** Each candidate in turn, ignoring weights. */
 export function roundRobin(): Balancer {
   let next = 0;
   return {
-    pick(backends: readonly Backend[]): Backend | undefined {
-      const n = backends.length;
-      for (let tried = 0; tried < n; tried++) {
-        const i = (next + tried) % n;
-        const backend = backends[i]!;
-        if (backend.available) {
-          next = (i + 1) % n;
-          return backend;
-        }
-      }
-      return undefined;
+    pick(candidates: readonly Backend[]): Backend {
+      // The list may have shrunk since the last pick; start over rather than
+      // index past its end.
+      const index = next < candidates.length ? next : 0;
+      next = index + 1;
+      return candidates[index]!;
     },
   };
 }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { Agent, request } from 'undici';
 import type { HealthCheckConfig } from '../../config/types.ts';
 import type { Logger } from '../../log.ts';
@@ -47,9 +48,11 @@ export class ActiveHealthChecker {
 
   #schedule(): void {
     if (this.#stopped.signal.aborted) return;
+    // ±10% jitter, so that services started together do not check in lockstep.
+    const delay = this.#config.intervalMs * (0.9 + Math.random() * 0.2);
     this.#timer = setTimeout(() => {
       void this.#round().then(() => this.#schedule());
-    }, this.#config.intervalMs);
+    }, delay);
     // Health checks alone must not keep a host program's event loop alive.
     this.#timer.unref();
   }
@@ -63,24 +66,49 @@ export class ActiveHealthChecker {
     );
   }
 
-  async #probe(backend: Backend): Promise<ProbeResult> {
-    const { path, timeoutMs, expectedStatuses } = this.#config;
-    const what = `GET ${path}`;
+  #probe(backend: Backend): Promise<ProbeResult> {
+    return this.#config.type === 'tcp' ? this.#probeTcp(backend) : this.#probeHttp(backend);
+  }
+
+  async #probeHttp(backend: Backend): Promise<ProbeResult> {
+    const { method, path, host, expectedBody, timeoutMs, expectedStatuses } = this.#config;
+    const what = `${method} ${path}`;
     try {
       const response = await request(backend.origin + path, {
-        method: 'GET',
+        method,
+        headers: host === undefined ? undefined : { host },
         dispatcher: this.#agent,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(timeoutMs)]),
       });
-      await response.body.dump();
       const status = response.statusCode;
-      const passed = expectedStatuses.some(([low, high]) => status >= low && status <= high);
-      return { passed, detail: `${what} answered ${status}` };
+      const statusPassed = expectedStatuses.some(([low, high]) => status >= low && status <= high);
+      if (expectedBody === undefined || !statusPassed) {
+        await response.body.dump();
+        return { passed: statusPassed, detail: `${what} answered ${status}` };
+      }
+      const body = await response.body.text();
+      return body.includes(expectedBody)
+        ? { passed: true, detail: `${what} answered ${status}` }
+        : { passed: false, detail: `${what} answered ${status} without ${JSON.stringify(expectedBody)} in the body` };
     } catch (error) {
       return { passed: false, detail: `${what} failed: ${describeProbeError(error, timeoutMs)}` };
     }
+  }
+
+  #probeTcp(backend: Backend): Promise<ProbeResult> {
+    const { timeoutMs } = this.#config;
+    return new Promise((resolve) => {
+      const socket = net.connect({ host: backend.address.host, port: backend.address.port });
+      const done = (result: ProbeResult): void => {
+        socket.destroy();
+        resolve(result);
+      };
+      socket.setTimeout(timeoutMs, () => done({ passed: false, detail: `TCP connect: no answer within ${timeoutMs}ms` }));
+      socket.once('connect', () => done({ passed: true, detail: 'TCP connect succeeded' }));
+      socket.once('error', (error: NodeJS.ErrnoException) => done({ passed: false, detail: `TCP connect failed: ${error.code ?? error.message}` }));
+    });
   }
 
   #record(backend: Backend, result: ProbeResult): void {
@@ -90,6 +118,14 @@ export class ActiveHealthChecker {
     } else {
       backend.checkPasses = 0;
       backend.checkFailures++;
+    }
+    if (result.passed && backend.ejectedUntil > 0) {
+      // Passive health took it out; a passing check is the evidence to bring it back early.
+      backend.endEjection();
+      this.#log.info(
+        { service: this.#service, backend: backend.label, state: 'up', reason: result.detail },
+        `backend ${backend.label} of service "${this.#service}" is back from ejection: ${result.detail}`,
+      );
     }
     const first = !backend.checked;
     backend.checked = true;
