@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startBackend, type TestBackend } from './helpers/backends.ts';
+import { closedPort, startBackend, type TestBackend } from './helpers/backends.ts';
 import { runCli, spawnCli } from './helpers/cli.ts';
 import { eventually, send } from './helpers/client.ts';
 
@@ -51,7 +51,24 @@ describe('weir explain', () => {
     assert.match(result.stdout, /MyCustomHeader: Test/);
     assert.match(result.stdout, /host: <the backend's own address>/);
     assert.match(result.stdout, /least_connections/);
-    assert.match(result.stdout, /localhost:8081\n\s+localhost:8082/);
+    assert.match(result.stdout, /localhost:8081 {2}not checked\n\s+localhost:8082 {2}not checked/);
+  });
+
+  it('with --check, runs one round of health checks and shows the state of each backend and why', async () => {
+    const up = await startBackend('up');
+    const dir = await mkdtemp(join(tmpdir(), 'weir-cli-'));
+    try {
+      const file = join(dir, 'weir.yaml');
+      const down = `127.0.0.1:${await closedPort()}`;
+      await writeFile(file, `routes:\n  - service: app\nservices:\n  app:\n    servers: [${up.address}, ${down}]\n    health_check: {}\n`);
+      const result = await runCli(['explain', '-c', file, 'GET', '/', '--check']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`${up.address}  up: first check: GET /healthcheck answered 200`));
+      assert.match(result.stdout, new RegExp(`${down}  down: GET /healthcheck failed: ECONNREFUSED`));
+    } finally {
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows the firewall refusing a client IP and a path', async () => {

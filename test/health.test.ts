@@ -117,3 +117,76 @@ describe('active health checks', () => {
     assert.deepEqual(reasons.sort(), [`${a.address} GET /healthcheck answered 204`, `${b.address} GET /healthcheck failed: no answer within 200ms`].sort());
   });
 });
+
+describe('what a health check may ask for', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const step of cleanup.reverse()) await step();
+  });
+
+  it('checks the method, Host header and body text it is told to, or only a TCP connect', async () => {
+    const seen: string[] = [];
+    const app = await startBackend('app', (req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+      res.end(req.url === '/status' ? 'status: degraded' : 'fine');
+    });
+    cleanup.push(() => app.close());
+    const { logger, lines } = captureLog();
+    const weir = await startWeir({
+      listen: { host: '127.0.0.1', port: 0 },
+      logger,
+      config: {
+        routes: [
+          { path: '/strict', service: 'strict' },
+          { path: '/tcp', service: 'tcp' },
+        ],
+        services: {
+          strict: { servers: [app.address], health_check: { method: 'HEAD', path: '/status', host: 'status.internal', expected_body: 'ok', interval: '1m' } },
+          tcp: { servers: [app.address, `127.0.0.1:${await closedPort()}`], health_check: { type: 'tcp', interval: '1m' } },
+        },
+      },
+    });
+    cleanup.push(() => weir.close());
+    assert.ok(seen.includes('HEAD /status status.internal'), `the check sent ${seen.join(', ')}`);
+    assert.equal((await send(`${weir.url}/strict`)).status, 503, 'a body without "ok" fails the check');
+    assert.match(String(lines.find((l) => l.service === 'strict')?.reason), /without "ok" in the body/);
+    assert.equal((await send(`${weir.url}/tcp`)).body, 'fine');
+    assert.match(String(lines.find((l) => l.service === 'tcp')?.reason), /TCP connect failed: ECONNREFUSED/);
+  });
+
+  it('brings an ejected backend back as soon as an active check passes', async () => {
+    let failRequests = true;
+    const flaky = await startBackend('flaky', (req, res) => {
+      req.resume();
+      res.statusCode = req.url !== '/healthcheck' && failRequests ? 500 : 200;
+      res.setHeader('x-backend', 'flaky');
+      res.end();
+    });
+    const steady = await startBackend('steady');
+    cleanup.push(() => flaky.close(), () => steady.close());
+    const { logger, lines } = captureLog();
+    const weir = await startWeir({
+      listen: { host: '127.0.0.1', port: 0 },
+      logger,
+      config: {
+        routes: [{ path: '/', service: 'app' }],
+        services: {
+          app: {
+            servers: [flaky.address, steady.address],
+            retries: { attempts: 0 },
+            passive_health: { consecutive_failures: 1, base_ejection: '1h' },
+            health_check: { interval: '100ms', timeout: '100ms' },
+          },
+        },
+      },
+    });
+    cleanup.push(() => weir.close());
+    await eventually('flaky to be ejected', async () => {
+      await send(`${weir.url}/`);
+      return lines.some((l) => l.state === 'ejected');
+    });
+    failRequests = false;
+    await eventually('flaky to be back before its hour is up', () => lines.some((l) => /is back from ejection/.test(String(l.msg))));
+    await eventually('flaky to answer again', async () => (await send(`${weir.url}/`)).headers['x-backend'] === 'flaky');
+  });
+});

@@ -2,9 +2,12 @@ import type { WeirConfig } from '../config/types.ts';
 import { createLogger } from '../log.ts';
 import { compileRuntime } from '../runtime/compile.ts';
 import { planRequest } from '../runtime/plan-request.ts';
+import { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
 
 export interface ExplainRequest {
+  /** Run one round of the services' active health checks first, to show each backend's state and why. */
+  check?: boolean;
   method: string;
   /** "http://host/path?query" or "/path?query". */
   url: string;
@@ -18,8 +21,18 @@ export interface ExplainRequest {
  * It runs the same planRequest() the proxy runs, so what it prints is what
  * happens.
  */
-export function explainRequest(config: WeirConfig, request: ExplainRequest): string {
+export async function explainRequest(config: WeirConfig, request: ExplainRequest): Promise<string> {
   const runtime = compileRuntime(config, new BackendRegistry(), createLogger(false));
+  if (request.check) {
+    await Promise.all(
+      [...runtime.services.values()].map(async (service) => {
+        if (!service.config.healthCheck) return;
+        const checker = new ActiveHealthChecker(service.name, service.backends, service.config.healthCheck, createLogger(false));
+        await checker.start();
+        await checker.stop();
+      }),
+    );
+  }
   const { target, host } = splitUrl(request.url);
   const rawHeaders: string[] = [];
   const hasHost = request.headers.some(([name]) => name.toLowerCase() === 'host');
@@ -52,9 +65,17 @@ export function explainRequest(config: WeirConfig, request: ExplainRequest): str
   const service = route.service;
   lines.push(`service:  ${service.name} (${service.config.balance})`);
   const check = service.config.healthCheck;
-  lines.push(`health:   ${check ? `GET ${check.path} every ${check.intervalMs}ms (explain sends nothing, so health is not known here)` : 'no active checks: every server is taken as up'}`);
+  const checking = check ? `${check.type === 'tcp' ? 'TCP connect' : `${check.method} ${check.path}`} every ${check.intervalMs}ms` : 'no active checks';
+  lines.push(`health:   ${checking}${check && !request.check ? ' (add --check to run one round now)' : ''}`);
+  const { retries, passiveHealth } = service.config;
+  lines.push(`retries:  ${retries.attempts === 0 ? 'off' : `up to ${retries.attempts} on other servers${retries.onStatuses.length ? `, also on ${retries.onStatuses.join(', ')}` : ''}`}`);
+  lines.push(`passive:  ${passiveHealth ? `eject after ${passiveHealth.consecutiveFailures} failed requests in a row` : 'off'}`);
   lines.push('candidates:');
-  for (const backend of service.backends) lines.push(`          ${backend.label}`);
+  for (const backend of service.backends) {
+    const role = [backend.backup ? 'backup' : '', backend.weight !== 1 ? `weight ${backend.weight}` : ''].filter(Boolean).join(', ');
+    const state = request.check && check ? `${backend.state}: ${backend.reason}` : check ? 'not checked' : 'taken as up';
+    lines.push(`          ${backend.label}${role ? ` (${role})` : ''}  ${state}`);
+  }
   return lines.join('\n');
 }
 

@@ -11,8 +11,9 @@ const USAGE = `weir: an HTTP load balancer and reverse proxy
 Usage:
   weir start [-c FILE] [--listen HOST:PORT]   run weir; without -c, run the demo
   weir validate FILE                          check a config; exit 0 if valid, 2 if not
-  weir explain -c FILE METHOD URL [--client-ip IP] [-H 'Name: value']...
-                                              show what weir would do with a request
+  weir explain -c FILE METHOD URL [--client-ip IP] [-H 'Name: value']... [--check]
+                                              show what weir would do with a request;
+                                              --check first runs one round of health checks
   weir help                                   this text
 
 SIGINT or SIGTERM stops weir gracefully; SIGHUP reloads the config file.`;
@@ -118,6 +119,7 @@ async function explain(args: string[]): Promise<number> {
     config: { type: 'string', short: 'c' },
     'client-ip': { type: 'string' },
     header: { type: 'string', short: 'H', multiple: true },
+    check: { type: 'boolean' },
   });
   const [method, url] = positionals;
   if (typeof values.config !== 'string' || !method || !url || positionals.length > 2) {
@@ -130,7 +132,7 @@ async function explain(args: string[]): Promise<number> {
   });
   const config = await loadConfigFile(values.config);
   const clientIp = typeof values['client-ip'] === 'string' ? values['client-ip'] : '127.0.0.1';
-  process.stdout.write(`${explainRequest(config, { method, url, clientIp, headers })}\n`);
+  process.stdout.write(`${await explainRequest(config, { method, url, clientIp, headers, check: values.check === true })}\n`);
   return 0;
 }
 

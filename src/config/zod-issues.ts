@@ -91,6 +91,8 @@ function convert(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, base: K
 function knownKeysAt(schema: z.ZodType, path: KeyPath): string[] {
   let current = unwrap(schema);
   for (const segment of path) {
+    // A value written two ways (a string or a mapping): the mapping's keys are the ones that count.
+    if (current instanceof z.ZodUnion) current = unwrap((current.options as z.ZodType[]).find((option) => unwrap(option) instanceof z.ZodObject) ?? current);
     let next: z.ZodType | undefined;
     if (current instanceof z.ZodObject && Object.hasOwn(current.shape, segment)) next = current.shape[segment] as z.ZodType;
     else if (current instanceof z.ZodArray) next = current.element as z.ZodType;
@@ -98,6 +100,7 @@ function knownKeysAt(schema: z.ZodType, path: KeyPath): string[] {
     if (next === undefined) return [];
     current = unwrap(next);
   }
+  if (current instanceof z.ZodUnion) current = unwrap((current.options as z.ZodType[]).find((option) => unwrap(option) instanceof z.ZodObject) ?? current);
   return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
 }
 

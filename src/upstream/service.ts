@@ -60,9 +60,13 @@ export class Service {
     const primaries = this.backends.filter((backend) => !backend.backup && backend.weight > 0);
     const available = primaries.filter((backend) => backend.isAvailable(now));
     const panic = primaries.length > 0 && (available.length / primaries.length) * 100 < this.config.panicThresholdPercent;
-    if (panic) this.#candidates = primaries;
-    else if (available.length > 0) this.#candidates = available;
-    else this.#candidates = this.backends.filter((backend) => backend.backup && backend.isAvailable(now));
+    let next: Backend[];
+    if (panic) next = primaries;
+    else if (available.length > 0) next = available;
+    else next = this.backends.filter((backend) => backend.backup && backend.isAvailable(now));
+    // Balancers cache per candidate array (hash rings, weight cycles): keep the
+    // same array when a change elsewhere left this service's set as it was.
+    if (!sameBackends(next, this.#candidates)) this.#candidates = next;
     this.#nextChange = nextChange;
     this.#epoch = currentAvailabilityEpoch();
   }
@@ -135,6 +139,10 @@ export class Service {
   stickyValue(backend: Backend): string | undefined {
     return this.config.sticky ? stickyId(backend.label) : undefined;
   }
+}
+
+function sameBackends(a: readonly Backend[], b: readonly Backend[]): boolean {
+  return a.length === b.length && a.every((backend, i) => backend === b[i]);
 }
 
 function hasRoom(backend: Backend, maxConnections: number | undefined): boolean {
