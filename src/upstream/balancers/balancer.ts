@@ -1,4 +1,7 @@
+import type { HashKey } from '../../config/types.ts';
 import type { Backend } from '../backend.ts';
+
+export type { HashKey } from '../../config/types.ts';
 
 /** What a balancer may know about the request it picks a backend for. */
 export interface PickContext {
@@ -28,9 +31,3 @@ export interface BalancerOptions {
   /** For the hash algorithms: what to hash. */
   hashKey: HashKey;
 }
-
-export type HashKey =
-  | { kind: 'client_ip' }
-  | { kind: 'header'; name: string }
-  | { kind: 'cookie'; name: string }
-  | { kind: 'path' };

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Backend } from '../backend.ts';
 import type { Balancer, PickContext } from './balancer.ts';
 import { ewma } from './ewma.ts';
-import { balancers, type BalanceAlgorithmName } from './index.ts';
+import type { BalanceAlgorithm } from '../../config/types.ts';
+import { balancers } from './index.ts';
 import { leastConnections } from './least-connections.ts';
 import { powerOfTwo } from './power-of-two.ts';
 import { random } from './random.ts';
@@ -48,7 +49,7 @@ function ramping(backend: Backend, fraction: number): Backend {
   return backend;
 }
 
-const ALL: readonly BalanceAlgorithmName[] = [
+const ALL: readonly BalanceAlgorithm[] = [
   'round_robin', 'weighted_round_robin', 'random', 'least_connections',
   'power_of_two', 'ewma', 'ip_hash', 'consistent_hash',
 ];

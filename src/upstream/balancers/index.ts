@@ -12,25 +12,10 @@ import { weightedRoundRobin } from './weighted-round-robin.ts';
 export type { Balancer, BalancerOptions, HashKey, PickContext } from './balancer.ts';
 
 /**
- * Every algorithm's config name. Includes the config's BalanceAlgorithm so
- * that a name added there without an implementation here fails to compile.
- */
-export type BalanceAlgorithmName =
-  | BalanceAlgorithm
-  | 'round_robin'
-  | 'weighted_round_robin'
-  | 'random'
-  | 'least_connections'
-  | 'power_of_two'
-  | 'ewma'
-  | 'ip_hash'
-  | 'consistent_hash';
-
-/**
  * Every algorithm by its config name. A new algorithm is one file plus one
  * line here. Each call makes a fresh balancer with its own state.
  */
-export const balancers: Record<BalanceAlgorithmName, (options: BalancerOptions) => Balancer> = {
+export const balancers: Record<BalanceAlgorithm, (options: BalancerOptions) => Balancer> = {
   round_robin: roundRobin,
   weighted_round_robin: weightedRoundRobin,
   random,
