@@ -1,5 +1,6 @@
 import type { Backend } from '../backend.ts';
-import type { Balancer, PickContext } from './balancer.ts';
+import type { Balancer } from './balancer.ts';
+import { lowestCost } from './lowest-cost.ts';
 
 /**
  * Expected cost of sending one more request to `backend`: its peak-EWMA
@@ -14,28 +15,9 @@ function cost(backend: Backend, now: number): number {
 
 /**
  * The candidate with the lowest expected cost (Finagle's peak-EWMA
- * balancer, over all candidates rather than two). Ties are broken in turn,
- * starting after the last pick, so idle unmeasured candidates all get tried.
+ * balancer, over all candidates rather than two); ties in turn, so idle
+ * unmeasured candidates all get tried.
  */
 export function ewma(): Balancer {
-  let start = 0;
-  return {
-    pick(candidates: readonly Backend[], context: PickContext): Backend {
-      const count = candidates.length;
-      const first = start < count ? start : 0;
-      let best = first;
-      let bestCost = cost(candidates[first]!, context.now);
-      for (let step = 1; step < count; step++) {
-        let i = first + step;
-        if (i >= count) i -= count;
-        const candidateCost = cost(candidates[i]!, context.now);
-        if (candidateCost < bestCost) {
-          best = i;
-          bestCost = candidateCost;
-        }
-      }
-      start = best + 1;
-      return candidates[best]!;
-    },
-  };
+  return lowestCost(cost);
 }
