@@ -7,7 +7,6 @@ import type { CompiledRoute } from '../runtime/compile.ts';
 import { upstreamTarget } from '../runtime/plan-request.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { PickContext } from '../upstream/balancers/index.ts';
-import { stickyCookie } from '../upstream/sticky.ts';
 import { classifyForwardError, type ForwardFailure } from './errors.ts';
 import { responseHeadersForClient } from './request-head.ts';
 import { respondPlain } from './respond.ts';
@@ -184,8 +183,8 @@ class Attempt {
 
     this.#resume = resume;
     const headers = responseHeadersForClient(rawHeaders);
-    const sticky = service.stickyValue(this.#backend);
-    if (sticky !== undefined && service.config.sticky) headers.push('set-cookie', stickyCookie(service.config.sticky.cookie, sticky));
+    const sticky = service.stickyCookie(this.#backend);
+    if (sticky !== undefined) headers.push('set-cookie', sticky);
     job.res.writeHead(statusCode, statusText || undefined, headers);
     return true;
   }

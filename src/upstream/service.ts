@@ -4,7 +4,7 @@ import { currentAvailabilityEpoch, type Backend } from './backend.ts';
 import { balancers, type Balancer, type PickContext } from './balancers/index.ts';
 import { PassiveHealth } from './health/passive-health.ts';
 import { RetryBudget } from './retry-budget.ts';
-import { cookieValue, stickyId } from './sticky.ts';
+import { cookieValue, stickyCookie, stickyId } from './sticky.ts';
 
 /** Why pick() found no backend: none may take requests (503), or all are at max_connections (queue). */
 export type NoBackend = 'none available' | 'all busy';
@@ -28,7 +28,9 @@ export class Service {
   readonly passiveHealth: PassiveHealth | undefined;
   readonly retryBudget: RetryBudget;
   readonly #balancer: Balancer;
-  readonly #stickyIds: ReadonlyMap<string, Backend>;
+  /** Sticky cookies, computed once: id to backend for requests, backend to its Set-Cookie value for responses. */
+  readonly #stickyBackends: ReadonlyMap<string, Backend>;
+  readonly #stickyCookies: ReadonlyMap<Backend, string>;
   #epoch = -1;
   #nextChange = Infinity;
   #candidates: readonly Backend[] = [];
@@ -41,7 +43,16 @@ export class Service {
     this.#balancer = balancers[config.balance]({ hashKey: config.hashKey });
     this.passiveHealth = config.passiveHealth && new PassiveHealth(config.name, backends, config.passiveHealth, log);
     this.retryBudget = new RetryBudget(config.retries.budgetPercent, config.retries.minRetriesPerSecond);
-    this.#stickyIds = new Map(config.sticky ? backends.map((backend) => [stickyId(backend.label), backend]) : []);
+    const cookie = config.sticky?.cookie;
+    const sticky =
+      cookie === undefined
+        ? []
+        : backends.map((backend) => {
+            const id = stickyId(backend.label);
+            return { backend, id, setCookie: stickyCookie(cookie, id) };
+          });
+    this.#stickyBackends = new Map(sticky.map(({ backend, id }) => [id, backend]));
+    this.#stickyCookies = new Map(sticky.map(({ backend, setCookie }) => [backend, setCookie]));
   }
 
   /** The backends that may take a request now: available primaries, else available backups; all primaries in panic. */
@@ -81,7 +92,7 @@ export class Service {
     const { sticky, maxConnections } = this.config;
     if (sticky) {
       const id = cookieValue(context.headers, sticky.cookie);
-      const backend = id === undefined ? undefined : this.#stickyIds.get(id);
+      const backend = id === undefined ? undefined : this.#stickyBackends.get(id);
       if (backend && candidates.includes(backend) && !exclude?.has(backend) && hasRoom(backend, maxConnections)) return backend;
     }
     const picked = this.#balancer.pick(candidates, context);
@@ -135,9 +146,9 @@ export class Service {
     }
   }
 
-  /** The sticky cookie's value for a backend, when this service is sticky. */
-  stickyValue(backend: Backend): string | undefined {
-    return this.config.sticky ? stickyId(backend.label) : undefined;
+  /** The Set-Cookie value that keeps a client on this backend, when the service is sticky. */
+  stickyCookie(backend: Backend): string | undefined {
+    return this.#stickyCookies.get(backend);
   }
 }
 
