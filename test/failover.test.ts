@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, it } from 'node:test';
-import { startWeir } from '../src/weir.ts';
 import { closedPort } from './helpers/backends.ts';
-import { captureLog } from './helpers/log.ts';
+import { eventually } from './helpers/client.ts';
+import { startWatchedWeir } from './helpers/weir.ts';
 
 const BACKEND = fileURLToPath(new URL('./helpers/backend-process.ts', import.meta.url));
 const HEALTH_INTERVAL_MS = 300;
@@ -41,22 +41,17 @@ it('loses no request when a backend is killed under load, and takes it back gent
   const ports = [await closedPort(), await closedPort(), await closedPort()];
   for (const [i, port] of ports.entries()) children.push(await startBackendProcess(port, `b${i + 1}`));
   const b2 = `127.0.0.1:${ports[1]}`;
-  const { logger, lines } = captureLog();
-  const weir = await startWeir({
-    logger,
-    config: {
-      listen: '127.0.0.1:0',
-      routes: [{ path: '/', service: 'app' }],
-      services: {
-        app: {
-          balance: 'weighted_round_robin',
-          servers: ports.map((port) => `127.0.0.1:${port}`),
-          health_check: { interval: `${HEALTH_INTERVAL_MS}ms`, timeout: '200ms', healthy_threshold: 1, unhealthy_threshold: 1 },
-          passive_health: { consecutive_failures: 1, base_ejection: '5s' },
-          slow_start: '1s',
-          retries: { attempts: 2 },
-          timeouts: { connect: '500ms' },
-        },
+  const { weir, lines } = await startWatchedWeir({
+    routes: [{ path: '/', service: 'app' }],
+    services: {
+      app: {
+        balance: 'weighted_round_robin',
+        servers: ports.map((port) => `127.0.0.1:${port}`),
+        health_check: { interval: `${HEALTH_INTERVAL_MS}ms`, timeout: '200ms', healthy_threshold: 1, unhealthy_threshold: 1 },
+        passive_health: { consecutive_failures: 1, base_ejection: '5s' },
+        slow_start: '1s',
+        retries: { attempts: 2 },
+        timeouts: { connect: '500ms' },
       },
     },
   });
@@ -83,7 +78,7 @@ it('loses no request when a backend is killed under load, and takes it back gent
   });
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  await sleep(500);
+  await eventually('the load to reach every backend', () => new Set(answers.map((a) => a.backend)).size === 3);
   const killedAt = Date.now();
   children[1]!.kill('SIGKILL');
   await sleep(1_000);

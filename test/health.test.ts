@@ -3,10 +3,10 @@
 // per change.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { startWeir, type Weir } from '../src/weir.ts';
+import type { Weir } from '../src/weir.ts';
 import { closedPort, startBackend, type TestBackend } from './helpers/backends.ts';
 import { eventually, send } from './helpers/client.ts';
-import { captureLog } from './helpers/log.ts';
+import { startTestWeir, startWatchedWeir } from './helpers/weir.ts';
 
 interface HealthSwitch {
   healthStatus: number;
@@ -46,13 +46,9 @@ describe('active health checks', () => {
   });
 
   it('decides before the first request: a service whose servers are all down answers 503 at once', async () => {
-    const weir = await startWeir({
-      listen: { host: '127.0.0.1', port: 0 },
-      logger: false,
-      config: {
-        routes: [{ path: '/', service: 'gone' }],
-        services: { gone: { servers: [`127.0.0.1:${await closedPort()}`], health_check: { interval: '1m' } } },
-      },
+    const weir = await startTestWeir({
+      routes: [{ path: '/', service: 'gone' }],
+      services: { gone: { servers: [`127.0.0.1:${await closedPort()}`], health_check: { interval: '1m' } } },
     });
     cleanup.push(() => weir.close());
     const reply = await send(`${weir.url}/`);
@@ -64,17 +60,12 @@ describe('active health checks', () => {
     const [a, aHealth] = await switchableBackend('a');
     const [b] = await switchableBackend('b');
     cleanup.push(() => a.close(), () => b.close());
-    const { logger, lines } = captureLog();
-    const weir = await startWeir({
-      listen: { host: '127.0.0.1', port: 0 },
-      logger,
-      config: {
-        routes: [{ path: '/', service: 'app' }],
-        services: {
-          app: {
-            servers: [a.address, b.address],
-            health_check: { interval: '100ms', timeout: '100ms', healthy_threshold: 2, unhealthy_threshold: 2 },
-          },
+    const { weir, lines } = await startWatchedWeir({
+      routes: [{ path: '/', service: 'app' }],
+      services: {
+        app: {
+          servers: [a.address, b.address],
+          health_check: { interval: '100ms', timeout: '100ms', healthy_threshold: 2, unhealthy_threshold: 2 },
         },
       },
     });
@@ -100,15 +91,10 @@ describe('active health checks', () => {
     cleanup.push(() => a.close(), () => b.close());
     aHealth.healthStatus = 204;
     bHealth.hang = true;
-    const { logger, lines } = captureLog();
-    const weir = await startWeir({
-      listen: { host: '127.0.0.1', port: 0 },
-      logger,
-      config: {
-        routes: [{ path: '/', service: 'app' }],
-        services: {
-          app: { servers: [a.address, b.address], health_check: { interval: '1m', timeout: '200ms', expected_statuses: [200] } },
-        },
+    const { weir, lines } = await startWatchedWeir({
+      routes: [{ path: '/', service: 'app' }],
+      services: {
+        app: { servers: [a.address, b.address], health_check: { interval: '1m', timeout: '200ms', expected_statuses: [200] } },
       },
     });
     cleanup.push(() => weir.close());
@@ -131,19 +117,14 @@ describe('what a health check may ask for', () => {
       res.end(req.url === '/status' ? 'status: degraded' : 'fine');
     });
     cleanup.push(() => app.close());
-    const { logger, lines } = captureLog();
-    const weir = await startWeir({
-      listen: { host: '127.0.0.1', port: 0 },
-      logger,
-      config: {
-        routes: [
-          { path: '/strict', service: 'strict' },
-          { path: '/tcp', service: 'tcp' },
-        ],
-        services: {
-          strict: { servers: [app.address], health_check: { method: 'HEAD', path: '/status', host: 'status.internal', expected_body: 'ok', interval: '1m' } },
-          tcp: { servers: [app.address, `127.0.0.1:${await closedPort()}`], health_check: { type: 'tcp', interval: '1m' } },
-        },
+    const { weir, lines } = await startWatchedWeir({
+      routes: [
+        { path: '/strict', service: 'strict' },
+        { path: '/tcp', service: 'tcp' },
+      ],
+      services: {
+        strict: { servers: [app.address], health_check: { method: 'HEAD', path: '/status', host: 'status.internal', expected_body: 'ok', interval: '1m' } },
+        tcp: { servers: [app.address, `127.0.0.1:${await closedPort()}`], health_check: { type: 'tcp', interval: '1m' } },
       },
     });
     cleanup.push(() => weir.close());
@@ -164,19 +145,14 @@ describe('what a health check may ask for', () => {
     });
     const steady = await startBackend('steady');
     cleanup.push(() => flaky.close(), () => steady.close());
-    const { logger, lines } = captureLog();
-    const weir = await startWeir({
-      listen: { host: '127.0.0.1', port: 0 },
-      logger,
-      config: {
-        routes: [{ path: '/', service: 'app' }],
-        services: {
-          app: {
-            servers: [flaky.address, steady.address],
-            retries: { attempts: 0 },
-            passive_health: { consecutive_failures: 1, base_ejection: '1h' },
-            health_check: { interval: '100ms', timeout: '100ms' },
-          },
+    const { weir, lines } = await startWatchedWeir({
+      routes: [{ path: '/', service: 'app' }],
+      services: {
+        app: {
+          servers: [flaky.address, steady.address],
+          retries: { attempts: 0 },
+          passive_health: { consecutive_failures: 1, base_ejection: '1h' },
+          health_check: { interval: '100ms', timeout: '100ms' },
         },
       },
     });

@@ -3,10 +3,9 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { after, describe, it } from 'node:test';
-import { startWeir, type Weir } from '../src/weir.ts';
 import { closedPort, startBackend, type TestBackend } from './helpers/backends.ts';
 import { eventually, send } from './helpers/client.ts';
-import { captureLog } from './helpers/log.ts';
+import { startWatchedWeir } from './helpers/weir.ts';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -32,10 +31,9 @@ describe('backend pools', () => {
   }
 
   async function weirWith(services: Record<string, unknown>, routes: unknown[] = [{ path: '/', service: 'app' }]) {
-    const { logger, lines } = captureLog();
-    const weir: Weir = await startWeir({ config: { listen: '127.0.0.1:0', routes, services }, logger });
-    cleanup.push(() => weir.close());
-    return { weir, lines };
+    const watched = await startWatchedWeir({ routes, services });
+    cleanup.push(() => watched.weir.close());
+    return watched;
   }
 
   it('retries a refused connection on another backend, for any method: the backend never saw it', async () => {

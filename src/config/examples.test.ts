@@ -3,33 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, summarizeConfig } from './load.ts';
-import type { HealthCheckConfig, RouteConfig, ServiceConfig } from './types.ts';
+import { defaultTimeouts, noRules, server, serviceDefaults } from './expected.fixtures.ts';
+import type { HealthCheckConfig, ServiceConfig } from './types.ts';
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
-
-const noRules = {
-  stripPrefix: '',
-  requestHeaders: { add: [], remove: [] },
-  query: { add: [], remove: [] },
-  rewrite: { replace: [] },
-  firewall: { ipReject: [], pathReject: [] },
-  timeouts: {},
-  retryNonIdempotent: false,
-} satisfies Partial<RouteConfig>;
-
-/** What a service gets when it says nothing of the issue-3 keys. */
-const serviceDefaults = {
-  hashKey: { kind: 'client_ip' },
-  passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 10_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 },
-  panicThresholdPercent: 0,
-  slowStartMs: 0,
-  retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
-  queue: { size: 100, timeoutMs: 5000 },
-} satisfies Partial<ServiceConfig>;
-
-const server = (host: string, port: number, weight = 1, backup = false) => ({ address: { host, port }, weight, backup });
-
-const defaultTimeouts = { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 };
 
 const courseHealthCheck: HealthCheckConfig = {
   type: 'http',

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfigFile, loadConfigObject, loadConfigText, summarizeConfig } from './load.ts';
-import { ConfigError, type RouteConfig } from './types.ts';
+import { defaultTimeouts, noRules, server, serviceDefaults } from './expected.fixtures.ts';
+import { ConfigError } from './types.ts';
 
 const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
 
@@ -36,15 +37,6 @@ const withService = (...extra: string[]) =>
 /** A valid config with `route` lines as the only route. */
 const withRoute = (...route: string[]) => yaml('routes:', ...route, 'services:', '  api:', '    servers: [127.0.0.1:8081]');
 
-const noRules = {
-  stripPrefix: '',
-  requestHeaders: { add: [], remove: [] },
-  query: { add: [], remove: [] },
-  rewrite: { replace: [] },
-  firewall: { ipReject: [], pathReject: [] },
-  timeouts: {},
-  retryNonIdempotent: false,
-} satisfies Partial<RouteConfig>;
 
 // --- What a valid config becomes ---
 
@@ -56,18 +48,7 @@ test('a minimal config gets every default', () => {
     services: new Map([
       [
         'api',
-        {
-          name: 'api',
-          servers: [{ address: { host: '127.0.0.1', port: 8081 }, weight: 1, backup: false }],
-          balance: 'round_robin',
-          hashKey: { kind: 'client_ip' },
-          passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 10_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 },
-          panicThresholdPercent: 0,
-          slowStartMs: 0,
-          retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
-          queue: { size: 100, timeoutMs: 5000 },
-          timeouts: { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 },
-        },
+        { ...serviceDefaults, name: 'api', servers: [server('127.0.0.1', 8081)], balance: 'round_robin', timeouts: defaultTimeouts },
       ],
     ]),
     source: 'weir.yaml',
