@@ -79,7 +79,9 @@ ${servers}    keepalive 64;
 `;
 }
 
-export function haproxyCfg(port: number, upstreams: Upstream[]): string {
+/** One HAProxy process, one thread, round robin over `upstreams` with connection reuse; `defaults` and `backend` add lines to those sections. */
+function haproxyConfig(port: number, upstreams: Upstream[], extra: { defaults: string[]; backend: string[] }): string {
+  const lines = (more: string[]) => more.map((line) => `  ${line}\n`).join('');
   const servers = upstreams.map((u, i) => `  server b${i + 1} ${addr(u)}\n`).join('');
   return `global
   nbthread 1
@@ -88,10 +90,7 @@ export function haproxyCfg(port: number, upstreams: Upstream[]): string {
 defaults
   mode http
   option http-keep-alive
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
-  timeout http-keep-alive 65s
+${lines(extra.defaults)}  timeout http-keep-alive 65s
   timeout http-request 30s
 
 frontend fe
@@ -101,7 +100,14 @@ frontend fe
 backend app
   balance roundrobin
   http-reuse always
-${servers}`;
+${lines(extra.backend)}${servers}`;
+}
+
+export function haproxyCfg(port: number, upstreams: Upstream[]): string {
+  return haproxyConfig(port, upstreams, {
+    defaults: ['timeout connect 5s', 'timeout client 300s', 'timeout server 300s'],
+    backend: [],
+  });
 }
 
 /** weir's own YAML form. */
@@ -147,34 +153,18 @@ ${servers}    keepalive 64;
 
 /** HAProxy: active HTTP checks every 500 ms, layer-7 retries, redispatch of the last retry to another server. */
 export function faultHaproxyCfg(port: number, upstreams: Upstream[]): string {
-  const servers = upstreams.map((u, i) => `  server b${i + 1} ${addr(u)}\n`).join('');
-  return `global
-  nbthread 1
-  maxconn 4096
-
-defaults
-  mode http
-  option http-keep-alive
-  option redispatch
-  retries 2
-  retry-on conn-failure empty-response response-timeout 502 503
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 65s
-  timeout http-request 30s
-  default-server check inter 500ms fall 2 rise 2
-
-frontend fe
-  bind 127.0.0.1:${port}
-  default_backend app
-
-backend app
-  balance roundrobin
-  http-reuse always
-  option httpchk GET /healthcheck
-  http-check expect status 200
-${servers}`;
+  return haproxyConfig(port, upstreams, {
+    defaults: [
+      'option redispatch',
+      'retries 2',
+      'retry-on conn-failure empty-response response-timeout 502 503',
+      'timeout connect 1s',
+      'timeout client 30s',
+      'timeout server 30s',
+      'default-server check inter 500ms fall 2 rise 2',
+    ],
+    backend: ['option httpchk GET /healthcheck', 'http-check expect status 200'],
+  });
 }
 
 /** weir: active checks, passive ejection, slow start, retries on another server, 1 s connect timeout. */
