@@ -46,7 +46,7 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
       const job = { req, res, route, upstream: plan.upstream, hasBody: plan.hasBody, context, transport, log };
       const backend = route.service.pick(context);
       if (backend === 'none available') {
-        noBackend(req, route.service.name, route.name);
+        log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${route.service.name}" is available`);
         respondPlain(res, 503, NO_BACKEND_BODY);
       } else if (backend === 'all busy') {
         void route.service.waitForRoom(context).then((freed) => {
@@ -56,7 +56,7 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
             return;
           }
           log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 ${req.method} ${req.url}: every backend of service "${route.service.name}" is at max_connections and the queue is full or timed out`);
-          respondPlain(res, 503, 'Service Unavailable', ['retry-after', '1']);
+          respondPlain(res, 503, undefined, ['retry-after', '1']);
         });
       } else {
         forward(job, backend);
@@ -68,9 +68,6 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
     }
   }
 
-  function noBackend(req: IncomingMessage, service: string, route: string): void {
-    log.warn({ status: 503, route, service, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${service}" is available`);
-  }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
@@ -83,7 +80,8 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
       const { route } = plan;
       const backend = route.service.pick(pickContext(req, plan.context.normalizedPath, plan.context.clientIp));
       if (typeof backend === 'string') {
-        noBackend(req, route.service.name, route.name);
+        // Tunnels do not wait in the queue: a WebSocket client retries by itself.
+        log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 upgrade ${req.url}: service "${route.service.name}": ${backend}`);
         socket.end(plainResponseBytes(503, backend === 'none available' ? NO_BACKEND_BODY : undefined));
         return;
       }

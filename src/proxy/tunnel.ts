@@ -34,6 +34,7 @@ export function openTunnel(job: TunnelJob): void {
     if (finished) return;
     finished = true;
     backend.inflight--;
+    job.route.service.released(performance.now());
   };
 
   const upstream = net.connect({ host: backend.address.host, port: backend.address.port });
