@@ -2,7 +2,9 @@ import { loadConfigFile, loadConfigObject } from './config/load.ts';
 import type { Address, WeirConfig } from './config/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createProxyHandlers } from './proxy/handler.ts';
+import { RefusalCounter } from './proxy/refusals.ts';
 import { Transport } from './proxy/transport.ts';
+import { RateLimitStores } from './ratelimit/stores.ts';
 import { compileRuntime, type Runtime } from './runtime/compile.ts';
 import { listenHttp } from './server/http-listener.ts';
 import { ActiveHealthChecker } from './upstream/health/active-checker.ts';
@@ -27,6 +29,8 @@ export interface Weir {
   readonly url: string;
   /** The runtime requests are served from now. */
   runtime(): Runtime;
+  /** How many requests each rule refused (firewall and rate limits), by the rule's name as logged. */
+  refusals(): Record<string, number>;
   /** Loads a new config (same forms as startWeir) and swaps it in; in-flight requests finish on the old one. The listen address does not change. */
   reload(config: string | Record<string, unknown>): Promise<void>;
   /** Stops accepting, drains, stops health checks, closes backend connections. */
@@ -44,17 +48,22 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   const registry = new BackendRegistry();
   const transport = new Transport();
   const config = await loadConfig(options.config);
+  // Like the registry, the rate limit buckets (and Redis connections) outlive reloads.
+  const stores = new RateLimitStores();
+  const refusals = new RefusalCounter();
 
-  let runtime = compileRuntime(config, registry, log);
+  let runtime = compileRuntime(config, registry, stores, log);
   let checkers = await startHealthChecks(runtime, log);
-  const handlers = createProxyHandlers(() => runtime, transport, log);
+  const handlers = createProxyHandlers(() => runtime, transport, log, refusals);
   const listen = options.listen ?? config.listen;
   let listener;
   try {
-    listener = await listenHttp(listen, handlers, log);
+    // PROXY protocol is the listener's, so like the address it stays as first configured.
+    listener = await listenHttp(listen, handlers, log, { proxyProtocol: config.proxyProtocol });
   } catch (error) {
     await Promise.all(checkers.map((checker) => checker.stop()));
     await transport.close();
+    await stores.close();
     throw error;
   }
   const { address } = listener;
@@ -67,13 +76,15 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
     address,
     url,
     runtime: () => runtime,
+    refusals: () => refusals.snapshot(),
     async reload(next) {
       const nextConfig = await loadConfig(next);
-      const nextRuntime = compileRuntime(nextConfig, registry, log);
+      const nextRuntime = compileRuntime(nextConfig, registry, stores, log);
       const nextCheckers = await startHealthChecks(nextRuntime, log);
       const previous = checkers;
       runtime = nextRuntime;
       checkers = nextCheckers;
+      stores.retain([...nextConfig.defaults.rateLimits, ...nextConfig.routes.flatMap((route) => route.rateLimits)]);
       await Promise.all(previous.map((checker) => checker.stop()));
       log.info({ routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source }, 'config reloaded');
     },
@@ -83,6 +94,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
         await listener.drain(options.drainTimeoutMs ?? 10_000);
         await Promise.all(checkers.map((checker) => checker.stop()));
         await transport.close();
+        await stores.close();
         log.info({}, 'weir stopped');
       })();
       return closing;

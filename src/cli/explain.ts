@@ -1,7 +1,9 @@
-import type { WeirConfig } from '../config/types.ts';
+import type { FirewallRules, RateLimitConfig, WeirConfig } from '../config/types.ts';
 import { createLogger } from '../log.ts';
-import { compileRuntime } from '../runtime/compile.ts';
-import { planRequest } from '../runtime/plan-request.ts';
+import type { UpstreamRequest } from '../middleware/types.ts';
+import { RateLimitStores } from '../ratelimit/stores.ts';
+import { compileRuntime, type CompiledRoute } from '../runtime/compile.ts';
+import { planRequest, upstreamTarget } from '../runtime/plan-request.ts';
 import { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
 
@@ -11,18 +13,29 @@ export interface ExplainRequest {
   method: string;
   /** "http://host/path?query" or "/path?query". */
   url: string;
+  /** The address the request comes from (the connection's peer). */
   clientIp: string;
   /** Extra headers, [name, value] in order. */
   headers: Array<[string, string]>;
 }
 
 /**
- * What weir would do with a request, in words, without sending anything.
- * It runs the same planRequest() the proxy runs, so what it prints is what
- * happens.
+ * What weir would do with a request, in words, without sending anything:
+ * who the client is, the route, every rule in the order it applies and what
+ * it changed, and the request as the backend receives it. It runs the same
+ * planRequest() the proxy runs, so what it prints is what happens.
  */
 export async function explainRequest(config: WeirConfig, request: ExplainRequest): Promise<string> {
-  const runtime = compileRuntime(config, new BackendRegistry(), createLogger(false));
+  const stores = new RateLimitStores();
+  try {
+    return await explainWith(config, request, stores);
+  } finally {
+    await stores.close();
+  }
+}
+
+async function explainWith(config: WeirConfig, request: ExplainRequest, stores: RateLimitStores): Promise<string> {
+  const runtime = compileRuntime(config, new BackendRegistry(), stores, createLogger(false));
   if (request.check) {
     await Promise.all(
       [...runtime.services.values()].map(async (service) => {
@@ -44,25 +57,51 @@ export async function explainRequest(config: WeirConfig, request: ExplainRequest
   lines.push(`request:  ${method} ${target} from ${request.clientIp}`);
   for (let i = 0; i < rawHeaders.length; i += 2) lines.push(`          ${rawHeaders[i]}: ${rawHeaders[i + 1]}`);
 
-  const plan = planRequest(runtime, { method, url: target, rawHeaders, clientIp: request.clientIp, protocol: 'http' });
+  const effects: string[] = [];
+  let before: Snapshot | undefined;
+  const plan = planRequest(runtime, { method, url: target, rawHeaders, peer: request.clientIp }, (label, upstream) => {
+    const after = snapshot(upstream);
+    if (before !== undefined) effects.push(`${label}: ${describeChange(before, after)}`);
+    before = after;
+  });
+  const { context } = plan;
+  if (context && context.clientIp !== request.clientIp) lines.push(`client:   ${context.clientIp} (from X-Forwarded-For: ${request.clientIp} is a trusted proxy)`);
+  if (context && context.requestId) lines.push(`id:       ${runtime.requestIdHeader?.name}: ${context.requestId}`);
   if (plan.kind === 'refuse') {
     if (plan.route) lines.push(`route:    ${plan.route.name}`);
     lines.push(`verdict:  ${plan.status} (${plan.reason})`);
     return lines.join('\n');
   }
-  const { route, upstream, context } = plan;
-  lines.push(`path:     ${context.normalizedPath} (normalized, used for matching and the firewall)`);
-  lines.push(`route:    ${route.name}, because ${plan.why}`);
-  const firewall = route.config.firewall;
-  const rules = firewall.ipReject.length + firewall.pathReject.length;
-  lines.push(`firewall: ${rules === 0 ? 'no rules' : `passed (${firewall.ipReject.length} ip_reject, ${firewall.pathReject.length} path_reject rules)`}`);
+  const { route } = plan;
+  lines.push(`path:     ${plan.context.normalizedPath} (normalized, used for matching)`);
+  lines.push(`route:    ${route.name}${plan.kind === 'forward' ? `, because ${plan.why}` : ''}`);
+  lines.push('rules, in order:');
+  const rules = [
+    ...firewallLines('defaults firewall', config.defaults.firewall),
+    ...firewallLines('route firewall', route.config.firewall),
+    ...route.rateLimits.map(({ config: limit }) => `rate_limit ${limit.id}: ${describeLimit(limit)} (checked when served, not by explain)`),
+    ...redirectLines(route),
+    ...effects,
+    ...responseLines(config, route),
+  ];
+  if (rules.length === 0) rules.push('none');
+  rules.forEach((rule, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${rule}`));
+
+  if (plan.kind === 'redirect') {
+    lines.push(`verdict:  ${plan.status} redirect to ${plan.location}`);
+    return lines.join('\n');
+  }
+  if (plan.kind === 'respond') {
+    lines.push(`verdict:  ${plan.status} answered by weir (respond), ${Buffer.byteLength(plan.body)} bytes`);
+    return lines.join('\n');
+  }
+  const { upstream, service } = plan;
   lines.push('backend receives:');
-  lines.push(`          ${upstream.method} ${upstream.query ? `${upstream.path}?${upstream.query}` : upstream.path}`);
+  lines.push(`          ${upstream.method} ${upstreamTarget(upstream)}`);
   const headers = upstream.headers;
   const sendsHost = headers.some((name, i) => i % 2 === 0 && name.toLowerCase() === 'host');
   for (let i = 0; i < headers.length; i += 2) lines.push(`          ${headers[i]}: ${headers[i + 1]}`);
   if (!sendsHost) lines.push("          host: <the backend's own address>");
-  const service = route.service;
   lines.push(`service:  ${service.name} (${service.config.balance})`);
   const check = service.config.healthCheck;
   const checking = check ? `${check.type === 'tcp' ? 'TCP connect' : `${check.method} ${check.path}`} every ${check.intervalMs}ms` : 'no active checks';
@@ -77,6 +116,77 @@ export async function explainRequest(config: WeirConfig, request: ExplainRequest
     lines.push(`          ${backend.label}${role ? ` (${role})` : ''}  ${state}`);
   }
   return lines.join('\n');
+}
+
+interface Snapshot {
+  path: string;
+  query: string;
+  headers: string[];
+}
+
+function snapshot(upstream: UpstreamRequest): Snapshot {
+  return { path: upstream.path, query: upstream.query, headers: upstream.headers.slice() };
+}
+
+/** "path /old/x → /new/x; + X-A: 1; - Cookie: a=1", or "no change". */
+function describeChange(before: Snapshot, after: Snapshot): string {
+  const changes: string[] = [];
+  if (before.path !== after.path) changes.push(`path ${before.path} → ${after.path}`);
+  if (before.query !== after.query) changes.push(`query ${before.query ? `?${before.query}` : '(none)'} → ${after.query ? `?${after.query}` : '(none)'}`);
+  const pairs = (headers: string[]): string[] => headers.flatMap((name, i) => (i % 2 === 0 ? [`${name}: ${headers[i + 1]}`] : []));
+  const was = pairs(before.headers);
+  const now = pairs(after.headers);
+  for (const line of without(was, now)) changes.push(`- ${line}`);
+  for (const line of without(now, was)) changes.push(`+ ${line}`);
+  return changes.length === 0 ? 'no change' : changes.join('; ');
+}
+
+/** The items of `a` not in `b`, counting repeats. */
+function without(a: string[], b: string[]): string[] {
+  const left = [...b];
+  return a.filter((item) => {
+    const at = left.indexOf(item);
+    if (at === -1) return true;
+    left.splice(at, 1);
+    return false;
+  });
+}
+
+function firewallLines(label: string, rules: FirewallRules): string[] {
+  const parts: string[] = [];
+  if (rules.ipAllow.length) parts.push(`ip_allow ${rules.ipAllow.length}`);
+  if (rules.ipReject.length) parts.push(`ip_reject ${rules.ipReject.length}`);
+  if (rules.methods) parts.push(`methods ${rules.methods.join(',')}`);
+  if (rules.pathReject.length) parts.push(`path_reject ${rules.pathReject.length}`);
+  if (rules.maxUrlLength !== undefined) parts.push(`max_url_length ${rules.maxUrlLength}`);
+  if (rules.maxHeaderBytes !== undefined) parts.push(`max_header_size ${rules.maxHeaderBytes}`);
+  if (rules.maxBodyBytes !== undefined) parts.push(`max_body_size ${rules.maxBodyBytes}`);
+  return parts.length === 0 ? [] : [`${label}: passed (${parts.join(', ')})`];
+}
+
+function describeLimit(limit: RateLimitConfig): string {
+  const key = limit.key.map((part) => (part.kind === 'header' ? `header:${part.name}` : part.kind)).join(' + ');
+  return `${limit.rateText}, burst ${limit.burst}, per ${key}, ${limit.store.kind === 'redis' ? `shared in ${limit.store.url}` : 'in this process'}`;
+}
+
+function redirectLines(route: CompiledRoute): string[] {
+  const lines: string[] = [];
+  if (route.config.httpsRedirect) lines.push('https_redirect: plain HTTP is redirected to https');
+  if (route.config.canonicalHost !== undefined) lines.push(`canonical_host: other hosts are redirected to ${route.config.canonicalHost}`);
+  return lines;
+}
+
+function responseLines(config: WeirConfig, route: CompiledRoute): string[] {
+  const lines: string[] = [];
+  for (const [label, rules] of [['defaults', config.defaults.responseHeaders], ['route', route.config.responseHeaders]] as const) {
+    const parts = [
+      ...rules.remove.map((name) => `- ${name}`),
+      ...rules.set.map(([name, value]) => `= ${name}: ${value}`),
+      ...rules.add.map(([name, value]) => `+ ${name}: ${value}`),
+    ];
+    if (parts.length) lines.push(`${label} response_headers (on the answer): ${parts.join('; ')}`);
+  }
+  return lines;
 }
 
 function splitUrl(url: string): { target: string; host: string | undefined } {

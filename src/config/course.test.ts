@@ -20,8 +20,8 @@ test('a file with only paths is the course form too', () => {
   const config = loadConfigText(yaml('paths:', '  - path: /mango', '    servers: [localhost:8081]'), 'course.yaml');
   assert.equal(config.form, 'course');
   assert.deepEqual(
-    config.routes.map((route) => [route.name, route.path, route.stripPrefix, route.service]),
-    [['path /mango', { kind: 'prefix', value: '/mango' }, '/mango', 'path /mango']],
+    config.routes.map((route) => [route.name, route.path, route.stripPrefix, route.action]),
+    [['path /mango', { kind: 'prefix', value: '/mango' }, '/mango', { kind: 'forward', service: 'path /mango' }]],
   );
   assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8080 });
 });
@@ -55,16 +55,18 @@ test('hosts are lower-cased; rule maps translate, remove maps by their keys only
       ['X-A', '1'],
       ['X-B', '2'],
     ],
+    set: [],
     remove: ['host', 'cookie'],
   });
-  assert.deepEqual(route?.query, { add: [], remove: ['RemoveMe'] });
+  assert.deepEqual(route?.query, { add: [], set: [], remove: ['RemoveMe'] });
   assert.deepEqual(route?.rewrite, {
     replace: [
       ['v1', 'v2'],
       ['/old/', '/new/'],
     ],
+    addPrefix: '',
   });
-  assert.deepEqual(route?.firewall, { ipReject: ['10.192.0.0/16', '::1'], pathReject: ['/messages'] });
+  assert.deepEqual(route?.firewall, { ipAllow: [], ipReject: ['10.192.0.0/16', '::1'], pathReject: [{ kind: 'prefix', value: '/messages' }] });
   assert.equal(config.services.get('host www.mango.com')?.balance, 'least_connections');
 });
 

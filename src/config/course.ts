@@ -19,7 +19,7 @@ import { absolutePath, headerName, headerValue, hostPattern, ipRange, nonEmptyTe
 import type { FormReading, PathIssue } from './issue.ts';
 import { listenField, serviceSchema } from './schema.ts';
 import type { RouteConfig, ServiceConfig } from './types.ts';
-import { toServiceConfig } from './weir-form.ts';
+import { toRuleSet, toServiceConfig } from './weir-form.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
 
 // The course writes `remove: { Host: www.mango.com }`: the keys are what is
@@ -65,6 +65,10 @@ export function readCourseForm(value: Record<string, unknown>): FormReading {
     config: {
       form: 'course',
       listen: listenField.parse(undefined),
+      defaults: toRuleSet({}, 'defaults'),
+      trustedProxies: [],
+      proxyProtocol: false,
+      requestIdHeader: 'X-Request-Id',
       routes: entries.map((entry) => entry.placed.route),
       services: new Map(entries.map((entry) => [entry.service.name, entry.service])),
     },
@@ -100,20 +104,17 @@ function translateRules(name: string, rules: CourseRules): RouteConfig {
   return {
     name,
     stripPrefix: '',
-    requestHeaders: {
-      add: Object.entries(rules.header_rules?.add ?? {}),
-      remove: Object.keys(rules.header_rules?.remove ?? {}).map((header) => header.toLowerCase()),
-    },
-    query: {
-      add: Object.entries(rules.param_rules?.add ?? {}),
-      remove: Object.keys(rules.param_rules?.remove ?? {}),
-    },
-    rewrite: { replace: Object.entries(rules.rewrite_rules?.replace ?? {}) },
-    firewall: {
-      ipReject: rules.firewall_rules?.ip_reject ?? [],
-      pathReject: rules.firewall_rules?.path_reject ?? [],
-    },
-    service: name,
+    ...toRuleSet(
+      {
+        request_headers: { add: rules.header_rules?.add, remove: Object.keys(rules.header_rules?.remove ?? {}).map((header) => header.toLowerCase()) },
+        query: { add: rules.param_rules?.add, remove: Object.keys(rules.param_rules?.remove ?? {}) },
+        firewall: rules.firewall_rules,
+      },
+      name,
+    ),
+    rewrite: { replace: Object.entries(rules.rewrite_rules?.replace ?? {}), addPrefix: '' },
+    httpsRedirect: false,
+    action: { kind: 'forward', service: name },
     timeouts: {},
     retryNonIdempotent: false,
   };

@@ -1,14 +1,17 @@
 // What the loader is expected to produce for the parts a test does not set:
 // written out once, in full, for the config tests to compare against.
-import type { RouteConfig, ServerConfig, ServiceConfig } from './types.ts';
+import type { RouteConfig, RuleSet, ServerConfig, ServiceConfig, WeirConfig } from './types.ts';
 
 /** A route with no rules at all. */
 export const noRules = {
   stripPrefix: '',
-  requestHeaders: { add: [], remove: [] },
-  query: { add: [], remove: [] },
-  rewrite: { replace: [] },
-  firewall: { ipReject: [], pathReject: [] },
+  requestHeaders: { add: [], set: [], remove: [] },
+  responseHeaders: { add: [], set: [], remove: [] },
+  query: { add: [], set: [], remove: [] },
+  rewrite: { replace: [], addPrefix: '' },
+  firewall: { ipAllow: [], ipReject: [], pathReject: [] },
+  rateLimits: [],
+  httpsRedirect: false,
   timeouts: {},
   retryNonIdempotent: false,
 } satisfies Partial<RouteConfig>;
@@ -26,3 +29,20 @@ export const serviceDefaults = {
 export const defaultTimeouts = { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 };
 
 export const server = (host: string, port: number, weight = 1, backup = false): ServerConfig => ({ address: { host, port }, weight, backup });
+
+/** A rule set with nothing in it: what `defaults` is when the file has none. */
+export const emptyRules: RuleSet = {
+  requestHeaders: { add: [], set: [], remove: [] },
+  responseHeaders: { add: [], set: [], remove: [] },
+  query: { add: [], set: [], remove: [] },
+  firewall: { ipAllow: [], ipReject: [], pathReject: [] },
+  rateLimits: [],
+};
+
+/** The top-level keys a file gets when it says nothing of them. */
+export const topLevelDefaults = {
+  defaults: emptyRules,
+  trustedProxies: [],
+  proxyProtocol: false,
+  requestIdHeader: 'X-Request-Id',
+} satisfies Partial<WeirConfig>;

@@ -9,7 +9,8 @@ import { DURATION_PATTERN, missingUnit, parseDuration } from './duration.ts';
 import { parseHostPattern } from './host-pattern.ts';
 import { parseIpRange } from './ip-range.ts';
 import type { Result } from './result.ts';
-import type { HashKey } from './types.ts';
+import type { HashKey, RateLimitConfig, RateLimitKeyPart } from './types.ts';
+import { parseTemplate } from '../middleware/template.ts';
 import { parseStatusRange, STATUS_RANGE_PATTERN } from './status-range.ts';
 
 /** A zod transform from one of the small Result-returning parsers. */
@@ -105,3 +106,75 @@ export const hashKey = z.string().transform((text, ctx): HashKey => {
 export const percent = z
   .union([z.number(), z.string().regex(/^\d+(\.\d+)?%$/, { error: 'write a percentage like 50 or "50%"' }).transform((text) => Number(text.slice(0, -1)))])
   .pipe(z.number().min(0, { error: 'must be between 0 and 100' }).max(100, { error: 'must be between 0 and 100' }));
+
+/** A value with ${variables}; refused at load when a variable is unknown. */
+function templated<T extends z.ZodType<string>>(schema: T) {
+  return schema.superRefine((value, ctx) => {
+    const parsed = parseTemplate(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  });
+}
+
+/** A header value that may use ${variables}; line breaks refused as in headerValue. */
+export const headerTemplate = templated(headerValue);
+
+/** A query value or URL that may use ${variables}. */
+export const textTemplate = templated(text);
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size in bytes: 8192, "8k", "10m", "1g" (units of 1024, as in nginx). */
+export const byteSize = z
+  .union([z.int().min(1), z.string()], { error: 'must be a size like 8192, "8k" or "10m"' })
+  .transform((value, ctx) => {
+    if (typeof value === 'number') return value;
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? 'none'];
+    if (!match || unit === undefined || Number(match[1]) * unit < 1) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a size; write bytes (8192) or a number with k, m or g ("8k", "10m")`, input: value });
+      return z.NEVER;
+    }
+    return Math.floor(Number(match[1]) * unit);
+  })
+  .meta({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*([kKmMgG]([iI]?[bB])?|[bB])?\\s*$' });
+
+const RATE_UNITS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600 };
+
+/** A rate like "100/s", "6000/m" or "50000/h". */
+export const rate = z
+  .string({ error: 'must be a rate like "100/s" or "6000/m"' })
+  .transform((text, ctx) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*\/\s*([a-z]+)\s*$/i.exec(text);
+    const windowSeconds = RATE_UNITS[match?.[2]?.toLowerCase() ?? ''];
+    const count = Number(match?.[1]);
+    if (!match || windowSeconds === undefined || !(count > 0)) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a rate; write requests per unit, like "100/s", "6000/m" or "50000/h"`, input: text });
+      return z.NEVER;
+    }
+    return { text: text.trim(), count, windowSeconds, perSecond: count / windowSeconds };
+  })
+  .meta({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*/\\s*(s|sec|second|m|min|minute|h|hour)\\s*$' });
+
+/** One part of a rate limit key: client_ip, route or header:NAME. */
+export const rateLimitKeyPart = z.string().transform((text, ctx): RateLimitKeyPart => {
+  if (text === 'client_ip') return { kind: 'client_ip' };
+  if (text === 'route') return { kind: 'route' };
+  const match = /^header:(.+)$/.exec(text);
+  if (match && TOKEN.test(match[1]!)) return { kind: 'header', name: match[1]!.toLowerCase() };
+  ctx.addIssue({ code: 'custom', message: `"${text}" is not a rate limit key; use client_ip, route or header:NAME`, input: text });
+  return z.NEVER;
+});
+
+/** "local", or "redis://host:port" (also with a database number, user and password as in redis URLs). */
+export const rateLimitStore = z.string().transform((text, ctx): RateLimitConfig['store'] => {
+  if (text === 'local') return { kind: 'local' };
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '') return { kind: 'redis', url: text };
+  ctx.addIssue({ code: 'custom', message: `"${text}" is not a store; use local or a Redis URL like "redis://127.0.0.1:6379"`, input: text });
+  return z.NEVER;
+});

@@ -16,7 +16,7 @@ test('the JSON Schema describes the keys, defaults and closed objects editors ne
 
   const route = schema.properties.routes.items;
   assert.equal(route.additionalProperties, false);
-  assert.deepEqual(route.required, ['service']);
+  assert.equal(route.required, undefined);
   assert.deepEqual(Object.keys(route.properties), [
     'name',
     'host',
@@ -26,10 +26,16 @@ test('the JSON Schema describes the keys, defaults and closed objects editors ne
     'methods',
     'strip_prefix',
     'request_headers',
+    'response_headers',
     'query',
-    'rewrite',
     'firewall',
+    'rate_limit',
+    'rewrite',
+    'https_redirect',
+    'canonical_host',
     'service',
+    'redirect',
+    'respond',
     'timeouts',
     'retry_non_idempotent',
   ]);

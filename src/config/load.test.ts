@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfigFile, loadConfigObject, loadConfigText, summarizeConfig } from './load.ts';
-import { defaultTimeouts, noRules, server, serviceDefaults } from './expected.fixtures.ts';
+import { defaultTimeouts, noRules, server, serviceDefaults, topLevelDefaults } from './expected.fixtures.ts';
 import { ConfigError } from './types.ts';
 
 const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
@@ -44,7 +44,8 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(loadConfigText(withService(), 'weir.yaml'), {
     form: 'weir',
     listen: { host: '127.0.0.1', port: 8080 },
-    routes: [{ ...noRules, name: 'routes[0]', service: 'api' }],
+    ...topLevelDefaults,
+    routes: [{ ...noRules, name: 'routes[0]', action: { kind: 'forward', service: 'api' } }],
     services: new Map([
       [
         'api',
@@ -159,9 +160,10 @@ test('names and values are normalized the way the runtime compares them', () => 
       ['X-Count', '3'],
       ['X-Flag', 'true'],
     ],
+    set: [],
     remove: ['cookie', 'x-debug'],
   });
-  assert.deepEqual(route?.query, { add: [['page', '1']], remove: ['Debug'] });
+  assert.deepEqual(route?.query, { add: [['page', '1']], set: [], remove: ['Debug'] });
 });
 
 test('listen takes IPv6 in brackets and port 0', () => {
@@ -209,7 +211,7 @@ test('wrong types say what was expected and what was found', () => {
 test('a missing key is reported at its parent', () => {
   assert.deepEqual(issuesIn(yaml('listen: 127.0.0.1:8080')), ['weir.yaml:1:1: routes: is required', 'weir.yaml:1:1: services: is required']);
   assert.deepEqual(issuesIn(yaml('routes:', '  - host: a.example.com', 'services:', '  api:', '    balance: random')), [
-    'weir.yaml:2:5: routes[0].service: is required',
+    'weir.yaml:2:5: routes[0]: needs one of service, redirect or respond: what to do with the requests it matches',
     'weir.yaml:4:3: services.api.servers: is required',
   ]);
   assert.deepEqual(issuesIn(yaml('routes: []', 'services: {}')), ['weir.yaml:1:9: routes: must not be empty']);

@@ -7,9 +7,11 @@
 import * as z from 'zod';
 import {
   absolutePath,
+  byteSize,
   duration,
   hashKey,
   headerName,
+  headerTemplate,
   headerValue,
   hostPattern,
   ipRange,
@@ -18,9 +20,13 @@ import {
   nonEmptyText,
   pathRegex,
   percent,
+  rate,
+  rateLimitKeyPart,
+  rateLimitStore,
   serverAddress,
   statusRange,
   text,
+  textTemplate,
 } from './fields.ts';
 import { formatDuration } from './duration.ts';
 import type { BalanceAlgorithm } from './types.ts';
@@ -32,43 +38,121 @@ export const listenField = listenAddress.prefault(DEFAULT_LISTEN).meta({
   description: 'HOST:PORT where weir accepts client connections. Port 0 picks a free port. IPv6 in brackets: "[::1]:8080".',
 });
 
-const requestHeadersSchema = z
-  .strictObject({
-    add: z.record(headerName, headerValue).optional().meta({
-      description: 'Headers added to the request before it is forwarded: name to value.',
-    }),
-    remove: z
-      .array(headerName.transform((name) => name.toLowerCase()))
-      .optional()
-      .meta({ description: 'Header names removed from the request (any case). Removing "Host" sends the backend its own address.' }),
-  })
-  .meta({ title: 'Request headers', description: 'Headers to add to or remove from the forwarded request.' });
+function headerRulesSchema(direction: 'request' | 'response') {
+  const what = direction === 'request' ? 'the forwarded request' : 'the response sent to the client';
+  return z
+    .strictObject({
+      add: z.record(headerName, headerTemplate).optional().meta({
+        description: `Headers appended to ${what}, name to value; values may use variables like \${client_ip}.`,
+      }),
+      set: z.record(headerName, headerTemplate).optional().meta({
+        description: `Headers set on ${what}, replacing any of the same name; values may use variables like \${request_id}.`,
+      }),
+      remove: z
+        .array(headerName.transform((name) => name.toLowerCase()))
+        .optional()
+        .meta({ description: `Header names removed from ${what} (any case).${direction === 'request' ? ' Removing "Host" sends the backend its own address.' : ''}` }),
+    })
+    .meta({ title: `${direction === 'request' ? 'Request' : 'Response'} headers`, description: `Headers to remove, set and add (in that order) on ${what}.` });
+}
 
 const querySchema = z
   .strictObject({
-    add: z.record(nonEmptyText, text).optional().meta({ description: 'Query parameters appended: name to value.' }),
+    add: z.record(nonEmptyText, textTemplate).optional().meta({ description: 'Query parameters appended: name to value (variables allowed).' }),
+    set: z.record(nonEmptyText, textTemplate).optional().meta({ description: 'Query parameters set, replacing every parameter of that name.' }),
     remove: z.array(nonEmptyText).optional().meta({ description: 'Query parameter names removed (every occurrence).' }),
   })
-  .meta({ title: 'Query', description: 'Query parameters to add to or remove from the forwarded request.' });
+  .meta({ title: 'Query', description: 'Query parameters to remove, set and add (in that order) on the forwarded request.' });
+
+const stripPrefixField = z
+  .union([z.boolean(), absolutePath], { error: 'must be true (strip the route\'s path) or a prefix starting with "/"' })
+  .optional()
+  .meta({
+    description: 'Prefix removed from the path before forwarding: true strips the route\'s `path`, or give the prefix. The backend always gets at least "/".',
+  });
 
 const rewriteSchema = z
   .strictObject({
+    strip_prefix: stripPrefixField,
     replace: z.record(nonEmptyText, text).optional().meta({
       description: 'Text to replacement, applied to the path in order, every occurrence: { /v1/: /v2/ }.',
     }),
+    regex: pathRegex.optional().meta({ description: 'A JavaScript regular expression matched against the path, like "^/old/(.*)". Needs `to`.' }),
+    to: z.string().optional().meta({ description: 'What a path matching `regex` becomes; $1, $2 are its capture groups: "/new/$1".' }),
+    add_prefix: absolutePath.optional().meta({ description: 'Prefix put in front of the path, like "/api".' }),
   })
-  .meta({ title: 'Rewrite', description: 'Changes to the path before it is forwarded.' });
+  .superRefine((rewrite, ctx) => {
+    if (rewrite.regex !== undefined && rewrite.to === undefined) ctx.addIssue({ code: 'custom', path: ['regex'], message: 'needs `to`, the path a match becomes' });
+    if (rewrite.to !== undefined && rewrite.regex === undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: 'needs `regex`, the pattern whose matches it replaces' });
+  })
+  .meta({ title: 'Rewrite', description: 'Changes to the path before it is forwarded, in this order: strip_prefix, replace, regex, add_prefix.' });
+
+const pathRuleSchema = z
+  .union([absolutePath, z.strictObject({ regex: pathRegex })], { error: 'must be a path like "/admin", a glob like "/**/*.php" or { regex: "..." }' })
+  .meta({ description: 'A path prefix ("/admin", on segment boundaries), a glob ("/**/*.php": * within a segment, ** across) or { regex: "..." }. Matched case-insensitively on the decoded, normalized path.' });
 
 const firewallSchema = z
   .strictObject({
+    ip_allow: z.array(ipRange).optional().meta({
+      description: 'When given, only these client addresses or CIDR ranges pass; others get 403.',
+    }),
     ip_reject: z.array(ipRange).optional().meta({
       description: 'Client addresses or CIDR ranges, IPv4 or IPv6, refused with 403: 10.0.0.0/8, 192.168.1.7, "2001:db8::/32".',
     }),
-    path_reject: z.array(absolutePath).optional().meta({
-      description: 'Path prefixes refused with 403, matched on segment boundaries: /admin also refuses /admin/x.',
+    path_reject: z.array(pathRuleSchema).optional().meta({
+      description: 'Paths refused with 403: prefixes on segment boundaries (/admin also refuses /admin/x), globs, or regexes.',
     }),
+    methods: z.array(method).min(1).optional().meta({ description: 'Methods allowed; others get 405 with an Allow header.' }),
+    max_url_length: byteSize.optional().meta({ description: 'Longest request target (path and query); longer gets 414.' }),
+    max_header_size: byteSize.optional().meta({ description: 'Largest request head (names and values of every header); larger gets 431. weir never reads more than 16k whatever is set.' }),
+    max_body_size: byteSize.optional().meta({ description: 'Largest request body, checked while it streams; larger gets 413: "10m".' }),
   })
   .meta({ title: 'Firewall', description: 'Requests refused before they reach a backend.' });
+
+const rateLimitSchema = z
+  .strictObject({
+    key: z.union([rateLimitKeyPart, z.array(rateLimitKeyPart).min(1)]).prefault('client_ip').meta({
+      description: 'What a bucket is kept per: client_ip, route, header:NAME, or a list of these combined.',
+    }),
+    rate: rate.meta({ description: 'Requests allowed per unit, sustained: "100/s", "6000/m", "50000/h".' }),
+    burst: z.int().min(1).optional().meta({ description: 'Requests allowed at once after a quiet spell (the bucket size). Default: one second of the rate, at least 1.' }),
+    store: rateLimitStore.prefault('local').meta({ description: 'local (this process) or "redis://host:port" to share the limit between weir instances.' }),
+    on_store_error: z.enum(['allow', 'deny']).default('allow').meta({
+      description: 'When Redis cannot be reached: allow keeps serving with local limits, deny answers 503.',
+    }),
+  })
+  .meta({ title: 'Rate limit', description: 'A token bucket per key; over the limit: 429 with Retry-After and RateLimit headers.' });
+
+const rateLimitField = z.union([rateLimitSchema, z.array(rateLimitSchema).min(1)]).optional().meta({
+  description: 'A rate limit, or a list of them (each counted on its own).',
+});
+
+const ruleShape = {
+  request_headers: headerRulesSchema('request').optional(),
+  response_headers: headerRulesSchema('response').optional(),
+  query: querySchema.optional(),
+  firewall: firewallSchema.optional(),
+  rate_limit: rateLimitField,
+};
+
+export const defaultsSchema = z
+  .strictObject(ruleShape)
+  .meta({ title: 'Defaults', description: 'Rules applied to every route, before the route\'s own.' });
+
+const redirectSchema = z
+  .strictObject({
+    to: textTemplate.meta({ description: 'Where to: a URL that may use variables, like "https://www.example.com${request_uri}".' }),
+    status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 307 or 308' }).default(302),
+  })
+  .meta({ title: 'Redirect', description: 'Answer every request with a redirect.' });
+
+const respondSchema = z
+  .strictObject({
+    status: z.int().min(200).max(599).default(200),
+    body: text.default(''),
+    headers: z.record(headerName, headerValue).optional().meta({ description: 'Headers of the answer. Content-Type defaults to text/plain.' }),
+  })
+  .meta({ title: 'Respond', description: 'weir answers by itself: maintenance pages, fixed endpoints.' });
 
 export const routeSchema = z
   .strictObject({
@@ -82,17 +166,14 @@ export const routeSchema = z
     path_exact: absolutePath.optional().meta({ description: 'Exact path to match.' }),
     path_regex: pathRegex.optional().meta({ description: 'JavaScript regular expression the path must match, like "^/users/[0-9]+$".' }),
     methods: z.array(method).min(1).optional().meta({ description: 'HTTP methods to match, like [GET, POST]. Absent: every method.' }),
-    strip_prefix: z
-      .union([z.boolean(), absolutePath], { error: 'must be true (strip the route\'s path) or a prefix starting with "/"' })
-      .optional()
-      .meta({
-        description: 'Prefix removed from the path before forwarding: true strips the route\'s `path`, or give the prefix. The backend always gets at least "/".',
-      }),
-    request_headers: requestHeadersSchema.optional(),
-    query: querySchema.optional(),
+    strip_prefix: stripPrefixField,
+    ...ruleShape,
     rewrite: rewriteSchema.optional(),
-    firewall: firewallSchema.optional(),
-    service: nonEmptyText.meta({ description: 'The service (a key of `services`) that answers this route.' }),
+    https_redirect: z.boolean().default(false).meta({ description: 'Redirect plain-HTTP requests to https (301, or 308 for methods other than GET and HEAD).' }),
+    canonical_host: hostPattern.optional().meta({ description: 'Redirect requests for another host to this one with 301: www.example.com.' }),
+    service: nonEmptyText.optional().meta({ description: 'The service (a key of `services`) that answers this route. Exactly one of service, redirect, respond.' }),
+    redirect: redirectSchema.optional(),
+    respond: respondSchema.optional(),
     timeouts: z
       .strictObject({
         connect: duration.optional(),
@@ -110,10 +191,25 @@ export const routeSchema = z
     for (const extra of matchers.slice(1)) {
       ctx.addIssue({ code: 'custom', path: [extra], message: `use only one of path, path_exact and path_regex; this route already has ${matchers[0]}` });
     }
-    if (route.strip_prefix === true && route.path === undefined) {
+    const actions = (['service', 'redirect', 'respond'] as const).filter((key) => route[key] !== undefined);
+    if (actions.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'needs one of service, redirect or respond: what to do with the requests it matches' });
+    for (const extra of actions.slice(1)) {
+      ctx.addIssue({ code: 'custom', path: [extra], message: `use only one of service, redirect and respond; this route already has ${actions[0]}` });
+    }
+    for (const conditional of ['https_redirect', 'canonical_host'] as const) {
+      if (route.redirect !== undefined && route[conditional] !== undefined && route[conditional] !== false) {
+        ctx.addIssue({ code: 'custom', path: [conditional], message: 'this route already redirects every request with `redirect`' });
+      }
+    }
+    if (route.canonical_host?.startsWith('*.')) ctx.addIssue({ code: 'custom', path: ['canonical_host'], message: 'must be one host, not a wildcard' });
+    if (route.strip_prefix !== undefined && route.rewrite?.strip_prefix !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rewrite', 'strip_prefix'], message: 'strip_prefix is already set on the route; keep one' });
+    }
+    const stripPrefix = route.strip_prefix ?? route.rewrite?.strip_prefix;
+    if (stripPrefix === true && route.path === undefined) {
       ctx.addIssue({
         code: 'custom',
-        path: ['strip_prefix'],
+        path: route.strip_prefix === undefined ? ['rewrite', 'strip_prefix'] : ['strip_prefix'],
         message: 'true strips the route\'s path, but this route has no `path`; write the prefix to strip instead, like "/api"',
       });
     }
@@ -223,12 +319,29 @@ export const serviceSchema = z
 export const weirFileSchema = z
   .strictObject({
     listen: listenField,
+    trusted_proxies: z.array(ipRange).default([]).meta({
+      description: 'Addresses or CIDR ranges of proxies in front of weir. Only from these are X-Forwarded-For, X-Forwarded-Proto and PROXY protocol headers believed; from anyone else they are ignored and overwritten.',
+    }),
+    proxy_protocol: z.boolean().default(false).meta({
+      description: 'Every connection starts with a PROXY protocol header (v1 or v2), as sent by HAProxy or a cloud TCP load balancer. Needs trusted_proxies.',
+    }),
+    request_id: z
+      .union([z.literal(false), z.strictObject({ header: headerName.default('X-Request-Id') })])
+      .prefault({})
+      .meta({ description: 'The request id header: kept from the client when well formed, otherwise generated; sent to the backend and returned to the client. false turns it off.' }),
+    defaults: defaultsSchema.optional(),
     routes: z.array(routeSchema).min(1).meta({ description:
         'Routes. The most specific one that fits a request wins (exact host over wildcard, exact path over regex over prefix, longer prefix over shorter), then file order.' }),
     services: z.record(nonEmptyText, serviceSchema).meta({ description: 'Services by name; routes name them in `service`.' }),
   })
+  .superRefine((file, ctx) => {
+    if (file.proxy_protocol && file.trusted_proxies.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['proxy_protocol'], message: 'needs trusted_proxies: the addresses of the proxies that send the PROXY header' });
+    }
+  })
   .meta({ title: 'weir configuration', description: 'Configuration of the weir load balancer (weir.yaml).' });
 
 export type ParsedRoute = z.output<typeof routeSchema>;
+export type ParsedRules = z.output<typeof defaultsSchema>;
 export type ParsedService = z.output<typeof serviceSchema>;
 export type ParsedWeirFile = z.output<typeof weirFileSchema>;

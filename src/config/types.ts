@@ -15,6 +15,17 @@ export interface WeirConfig {
   routes: RouteConfig[];
   /** Services by name. */
   services: Map<string, ServiceConfig>;
+  /** Rules applied to every route, before the route's own. */
+  defaults: RuleSet;
+  /**
+   * Peers (CIDR ranges or addresses) whose X-Forwarded-* headers and PROXY
+   * protocol headers are believed. Empty: the client is always the socket's peer.
+   */
+  trustedProxies: string[];
+  /** The listener expects a PROXY protocol (v1 or v2) header on every connection. */
+  proxyProtocol: boolean;
+  /** The request id header kept or generated, sent to the backend and returned; undefined: off. */
+  requestIdHeader: string | undefined;
   /** Where the config came from, for messages: a file path or "<object>". */
   source: string;
   /**
@@ -32,9 +43,16 @@ export type PathMatch =
   | { kind: 'exact'; value: string }
   | { kind: 'regex'; value: string };
 
+/**
+ * Header edits, applied remove, then set, then add. Values are templates:
+ * "${client_ip}" and the other variables of middleware/template.ts are
+ * expanded per request.
+ */
 export interface HeaderRules {
-  /** Header name (as written) to value; appended to the request. */
+  /** Header name (as written) to value template; appended, whatever is already there. */
   add: Array<[string, string]>;
+  /** Header name to value template; replaces every header of that name (any case). */
+  set: Array<[string, string]>;
   /** Lower-cased header names to remove. Removing "host" makes the backend receive its own address as Host. */
   remove: string[];
 }
@@ -42,23 +60,83 @@ export interface HeaderRules {
 export interface QueryRules {
   /** Parameter name to value, appended. */
   add: Array<[string, string]>;
+  /** Parameter name to value; replaces every parameter of that name. */
+  set: Array<[string, string]>;
   /** Parameter names to remove (every occurrence). */
   remove: string[];
 }
 
+/** Path changes, applied in this order: strip prefix, replace, regex, add prefix. */
 export interface RewriteRules {
   /** Text to replacement, applied to the path in order, every occurrence. */
   replace: Array<[string, string]>;
+  /** A JavaScript regular expression on the path and its replacement ("$1" for a capture group). */
+  regex?: { pattern: string; to: string };
+  /** Prefix put in front of the path ("" = none). */
+  addPrefix: string;
 }
+
+/** A path_reject entry: a segment prefix ("/admin"), a glob ("/**\/*.php") or a regular expression. */
+export type PathRule =
+  | { kind: 'prefix'; value: string }
+  | { kind: 'glob'; value: string }
+  | { kind: 'regex'; value: string };
 
 export interface FirewallRules {
+  /** When non-empty, only these addresses or CIDR ranges may pass (403 otherwise). */
+  ipAllow: string[];
   /** Single addresses or CIDR ranges, IPv4 or IPv6, as written (validated). */
   ipReject: string[];
-  /** Path prefixes, matched on segment boundaries against the normalized path. */
-  pathReject: string[];
+  /** Matched against the firewall's form of the path (see routing/firewall-path.ts). */
+  pathReject: PathRule[];
+  /** Upper-case methods allowed (405 otherwise); undefined allows every method. */
+  methods?: string[];
+  /** Longest request target (path and query) in bytes; longer gets 414. */
+  maxUrlLength?: number;
+  /** Largest request head (header names and values) in bytes; larger gets 431. */
+  maxHeaderBytes?: number;
+  /** Largest request body in bytes, enforced while it streams; larger gets 413. */
+  maxBodyBytes?: number;
 }
 
-export interface RouteConfig {
+/** One part of a rate limit's key. */
+export type RateLimitKeyPart = { kind: 'client_ip' } | { kind: 'header'; name: string } | { kind: 'route' };
+
+export interface RateLimitConfig {
+  /** Where it was written ("defaults.rate_limit", "routes[2].rate_limit"): names the limit in logs and keeps limits apart. */
+  id: string;
+  /** The key's parts, combined; a request is limited per distinct key. */
+  key: RateLimitKeyPart[];
+  /** Tokens added per second. */
+  ratePerSecond: number;
+  /** The rate as written, like "100/s". */
+  rateText: string;
+  /** The unit of the rate in seconds (1 for /s, 60 for /m, 3600 for /h): the window of RateLimit-Policy. */
+  windowSeconds: number;
+  /** The bucket's size: how many requests may come at once after a quiet spell. */
+  burst: number;
+  /** Where the buckets live: this process, or a Redis shared by every weir instance. */
+  store: { kind: 'local' } | { kind: 'redis'; url: string };
+  /** When the store cannot be reached: serve with local limits (allow) or refuse with 503 (deny). */
+  onStoreError: 'allow' | 'deny';
+}
+
+/** The rules a route has, and the ones `defaults` gives every route. */
+export interface RuleSet {
+  requestHeaders: HeaderRules;
+  responseHeaders: HeaderRules;
+  query: QueryRules;
+  firewall: FirewallRules;
+  rateLimits: RateLimitConfig[];
+}
+
+/** What a route does with a request that passes its rules. */
+export type RouteAction =
+  | { kind: 'forward'; service: string }
+  | { kind: 'redirect'; status: 301 | 302 | 307 | 308; to: string }
+  | { kind: 'respond'; status: number; body: string; headers: Array<[string, string]> };
+
+export interface RouteConfig extends RuleSet {
   /** A name for logs and explain: given, or derived ("route 1: host www.mango.com"). */
   name: string;
   /** Lower-case host ("www.example.com" or "*.example.com"); undefined matches any host. */
@@ -69,12 +147,13 @@ export interface RouteConfig {
   methods?: string[];
   /** Prefix removed from the path before forwarding ("" = none). The backend always gets at least "/". */
   stripPrefix: string;
-  requestHeaders: HeaderRules;
-  query: QueryRules;
   rewrite: RewriteRules;
-  firewall: FirewallRules;
-  /** Name of a service in WeirConfig.services (validated to exist). */
-  service: string;
+  /** Redirect plain-HTTP requests to https (301 for GET and HEAD, 308 otherwise). */
+  httpsRedirect: boolean;
+  /** Redirect requests for any other host to this one with 301 (example.com to www.example.com). */
+  canonicalHost?: string;
+  /** Forward to a service (validated to exist), redirect, or answer by itself. */
+  action: RouteAction;
   /** Timeouts set on the route, each overriding the service's. */
   timeouts: Partial<TimeoutsConfig>;
   /** Lets the service's retries apply to methods that are not idempotent (POST, PATCH) once the backend may have seen them. */

@@ -10,8 +10,8 @@ import {
 } from './cross-checks.ts';
 import type { FormReading, PathIssue } from './issue.ts';
 import { isPlainObject } from './plain-object.ts';
-import { routeSchema, weirFileSchema, type ParsedRoute, type ParsedService } from './schema.ts';
-import type { PathMatch, RouteConfig, ServiceConfig } from './types.ts';
+import { routeSchema, weirFileSchema, type ParsedRoute, type ParsedRules, type ParsedService } from './schema.ts';
+import type { HeaderRules, PathMatch, PathRule, RateLimitConfig, RouteAction, RouteConfig, RuleSet, ServiceConfig } from './types.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
 
 export function readWeirForm(value: Record<string, unknown>): FormReading {
@@ -36,6 +36,10 @@ export function readWeirForm(value: Record<string, unknown>): FormReading {
     config: {
       form: 'weir',
       listen: file.listen,
+      defaults: toRuleSet(file.defaults ?? {}, 'defaults'),
+      trustedProxies: file.trusted_proxies,
+      proxyProtocol: file.proxy_protocol,
+      requestIdHeader: file.request_id === false ? undefined : file.request_id.header,
       routes: file.routes.map(toRouteConfig),
       services: new Map(Object.entries(file.services).map(([name, service]) => [name, toServiceConfig(name, service)])),
     },
@@ -69,20 +73,14 @@ export function toRouteConfig(route: ParsedRoute, index: number): RouteConfig {
   const config: RouteConfig = {
     name: route.name ?? defaultRouteName(index, route.host, path),
     stripPrefix: stripPrefixOf(route),
-    requestHeaders: {
-      add: Object.entries(route.request_headers?.add ?? {}),
-      remove: route.request_headers?.remove ?? [],
+    ...toRuleSet(route, `routes[${index}]`),
+    rewrite: {
+      replace: Object.entries(route.rewrite?.replace ?? {}),
+      addPrefix: route.rewrite?.add_prefix ?? '',
+      ...(route.rewrite?.regex !== undefined && { regex: { pattern: route.rewrite.regex, to: route.rewrite.to ?? '' } }),
     },
-    query: {
-      add: Object.entries(route.query?.add ?? {}),
-      remove: route.query?.remove ?? [],
-    },
-    rewrite: { replace: Object.entries(route.rewrite?.replace ?? {}) },
-    firewall: {
-      ipReject: route.firewall?.ip_reject ?? [],
-      pathReject: route.firewall?.path_reject ?? [],
-    },
-    service: route.service,
+    httpsRedirect: route.https_redirect,
+    action: actionOf(route),
     timeouts: routeTimeouts(route.timeouts),
     retryNonIdempotent: route.retry_non_idempotent,
   };
@@ -90,7 +88,60 @@ export function toRouteConfig(route: ParsedRoute, index: number): RouteConfig {
   if (route.host !== undefined) config.host = route.host;
   if (path !== undefined) config.path = path;
   if (route.methods !== undefined) config.methods = route.methods;
+  if (route.canonical_host !== undefined) config.canonicalHost = route.canonical_host;
   return config;
+}
+
+function actionOf(route: ParsedRoute): RouteAction {
+  if (route.redirect !== undefined) return { kind: 'redirect', status: route.redirect.status, to: route.redirect.to };
+  if (route.respond !== undefined) {
+    return { kind: 'respond', status: route.respond.status, body: route.respond.body, headers: Object.entries(route.respond.headers ?? {}) };
+  }
+  // The schema makes sure a route has one of the three.
+  return { kind: 'forward', service: route.service ?? '' };
+}
+
+/** The rules of a route or of `defaults`; `where` names them in logs ("routes[2]"). */
+export function toRuleSet(rules: ParsedRules, where: string): RuleSet {
+  const firewall = rules.firewall;
+  const limits = rules.rate_limit === undefined ? [] : Array.isArray(rules.rate_limit) ? rules.rate_limit : [rules.rate_limit];
+  return {
+    requestHeaders: headerRules(rules.request_headers),
+    responseHeaders: headerRules(rules.response_headers),
+    query: {
+      add: Object.entries(rules.query?.add ?? {}),
+      set: Object.entries(rules.query?.set ?? {}),
+      remove: rules.query?.remove ?? [],
+    },
+    firewall: {
+      ipAllow: firewall?.ip_allow ?? [],
+      ipReject: firewall?.ip_reject ?? [],
+      pathReject: (firewall?.path_reject ?? []).map(pathRule),
+      ...(firewall?.methods !== undefined && { methods: firewall.methods }),
+      ...(firewall?.max_url_length !== undefined && { maxUrlLength: firewall.max_url_length }),
+      ...(firewall?.max_header_size !== undefined && { maxHeaderBytes: firewall.max_header_size }),
+      ...(firewall?.max_body_size !== undefined && { maxBodyBytes: firewall.max_body_size }),
+    },
+    rateLimits: limits.map((limit, i): RateLimitConfig => ({
+      id: limits.length === 1 ? `${where}.rate_limit` : `${where}.rate_limit[${i}]`,
+      key: Array.isArray(limit.key) ? limit.key : [limit.key],
+      ratePerSecond: limit.rate.perSecond,
+      rateText: limit.rate.text,
+      windowSeconds: limit.rate.windowSeconds,
+      burst: limit.burst ?? Math.max(1, Math.ceil(limit.rate.perSecond)),
+      store: limit.store,
+      onStoreError: limit.on_store_error,
+    })),
+  };
+}
+
+function headerRules(rules: ParsedRules['request_headers']): HeaderRules {
+  return { add: Object.entries(rules?.add ?? {}), set: Object.entries(rules?.set ?? {}), remove: rules?.remove ?? [] };
+}
+
+function pathRule(rule: string | { regex: string }): PathRule {
+  if (typeof rule !== 'string') return { kind: 'regex', value: rule.regex };
+  return rule.includes('*') || rule.includes('?') ? { kind: 'glob', value: rule } : { kind: 'prefix', value: rule };
 }
 
 function routeTimeouts(timeouts: ParsedRoute['timeouts']): RouteConfig['timeouts'] {
@@ -103,8 +154,9 @@ function routeTimeouts(timeouts: ParsedRoute['timeouts']): RouteConfig['timeouts
 
 /** true means the route's own path; absent or false, nothing (""). */
 function stripPrefixOf(route: ParsedRoute): string {
-  if (route.strip_prefix === true) return route.path ?? '';
-  return route.strip_prefix || '';
+  const stripPrefix = route.strip_prefix ?? route.rewrite?.strip_prefix;
+  if (stripPrefix === true) return route.path ?? '';
+  return stripPrefix || '';
 }
 
 function pathMatch(route: ParsedRoute): PathMatch | undefined {

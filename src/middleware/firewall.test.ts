@@ -1,21 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileFirewall } from './firewall.ts';
-import type { FirewallCheck, RequestContext } from './types.ts';
+import type { FirewallRules, PathRule } from '../config/types.ts';
 import { normalizePath } from '../routing/normalize-path.ts';
+import { contextFor } from './context.fixtures.ts';
+import { compileFirewall, globPattern } from './firewall.ts';
+import type { RequestContext } from './types.ts';
 
-function ctx(clientIp: string, rawPath = '/'): RequestContext {
-  return { clientIp, host: 'h', normalizedPath: normalizePath(rawPath) };
+function ctx(clientIp: string, rawPath = '/', more: Partial<RequestContext> = {}): RequestContext {
+  return contextFor({ clientIp, path: rawPath, normalizedPath: normalizePath(rawPath), ...more });
 }
 
-function compile(ipReject: string[], pathReject: string[] = []): FirewallCheck {
-  const check = compileFirewall({ ipReject, pathReject });
-  assert.ok(check);
-  return check;
+const none: FirewallRules = { ipAllow: [], ipReject: [], pathReject: [] };
+
+/** The rule named by the refusal, or undefined when the request passes. */
+type Check = (ctx: RequestContext) => string | undefined;
+
+function compileRules(rules: Partial<FirewallRules>): Check {
+  const guard = compileFirewall({ ...none, ...rules });
+  assert.ok(guard);
+  return (ctx) => guard(ctx)?.rule;
+}
+
+function compile(ipReject: string[], pathReject: Array<string | PathRule> = []): Check {
+  return compileRules({ ipReject, pathReject: pathReject.map((rule) => (typeof rule === 'string' ? { kind: 'prefix', value: rule } : rule)) });
 }
 
 test('no rules means no step', () => {
-  assert.equal(compileFirewall({ ipReject: [], pathReject: [] }), undefined);
+  assert.equal(compileFirewall(none), undefined);
 });
 
 test('rejects single IPv4 and IPv6 addresses', () => {
@@ -83,10 +94,10 @@ test('an unknown client address passes IP rules', () => {
 });
 
 test('invalid IP rules fail at compile time', () => {
-  assert.throws(() => compileFirewall({ ipReject: ['10.0.0.300'], pathReject: [] }));
-  assert.throws(() => compileFirewall({ ipReject: ['10.0.0.0/33'], pathReject: [] }));
-  assert.throws(() => compileFirewall({ ipReject: ['10.0.0.0/x'], pathReject: [] }));
-  assert.throws(() => compileFirewall({ ipReject: ['10.0.0.0/'], pathReject: [] }));
+  assert.throws(() => compileFirewall({ ...none, ipReject: ['10.0.0.300'] }));
+  assert.throws(() => compileFirewall({ ...none, ipReject: ['10.0.0.0/33'] }));
+  assert.throws(() => compileFirewall({ ...none, ipReject: ['10.0.0.0/x'] }));
+  assert.throws(() => compileFirewall({ ...none, ipReject: ['10.0.0.0/'] }));
 });
 
 test('path_reject matches on segment boundaries', () => {
@@ -114,6 +125,13 @@ test('path_reject cannot be bypassed by spelling the path differently', () => {
     '/x/%2E%2E/messages/1',
     '/x/.%2e/messages',
     '/../../messages',
+    '/MESSAGES',
+    '/Messages/1',
+    '/messages%2F1',
+    '/%256Dessages',
+    '/messages;jsessionid=x',
+    '/x\\..\\messages',
+    '/x%5C..%5Cmessages',
   ]) {
     assert.equal(check(ctx('1.2.3.4', raw)), 'path_reject /messages', raw);
   }
@@ -143,4 +161,64 @@ test('IP rules are checked before path rules', () => {
   assert.equal(check(ctx('10.0.0.1', '/messages')), 'ip_reject 10.0.0.1');
   assert.equal(check(ctx('10.0.0.2', '/messages')), 'path_reject /messages');
   assert.equal(check(ctx('10.0.0.2', '/ok')), undefined);
+});
+
+test('ip_allow lets only the listed clients through, mapped IPv6 included', () => {
+  const check = compileRules({ ipAllow: ['10.0.0.0/8', '2001:db8::/32'] });
+  assert.equal(check(ctx('10.1.2.3')), undefined);
+  assert.equal(check(ctx('::ffff:10.1.2.3')), undefined);
+  assert.equal(check(ctx('2001:db8::5')), undefined);
+  assert.match(check(ctx('11.0.0.1')) ?? '', /^ip_allow \(2 entries\) does not list the client$/);
+  assert.ok(check(ctx('::ffff:11.0.0.1')));
+  assert.ok(check(ctx('')));
+});
+
+test('ip_allow is checked before ip_reject, and both apply', () => {
+  const check = compileRules({ ipAllow: ['10.0.0.0/8'], ipReject: ['10.9.0.0/16'] });
+  assert.equal(check(ctx('10.1.0.1')), undefined);
+  assert.equal(check(ctx('10.9.0.1')), 'ip_reject 10.9.0.0/16');
+  assert.match(check(ctx('192.168.0.1')) ?? '', /^ip_allow/);
+});
+
+test('methods: others get 405 with Allow; methods are case-sensitive as HTTP says', () => {
+  const guard = compileFirewall({ ...none, methods: ['GET', 'HEAD'] });
+  assert.ok(guard);
+  assert.equal(guard(ctx('1.1.1.1', '/', { method: 'GET' })), undefined);
+  assert.deepEqual(guard(ctx('1.1.1.1', '/', { method: 'POST' })), { status: 405, rule: 'methods GET, HEAD', headers: ['allow', 'GET, HEAD'] });
+  assert.equal(guard(ctx('1.1.1.1', '/', { method: 'get' }))?.status, 405);
+});
+
+test('size limits: URL 414, head 431, declared body 413', () => {
+  const guard = compileFirewall({ ...none, maxUrlLength: 10, maxHeaderBytes: 22, maxBodyBytes: 5 });
+  assert.ok(guard);
+  assert.equal(guard(ctx('1.1.1.1', '/123456789')), undefined);
+  assert.equal(guard(ctx('1.1.1.1', '/12345', { query: 'abcd' }))?.status, 414);
+  assert.equal(guard(ctx('1.1.1.1', '/', { rawHeaders: ['Host', 'a'.repeat(14)] })), undefined);
+  assert.equal(guard(ctx('1.1.1.1', '/', { rawHeaders: ['Host', 'a'.repeat(15)] }))?.status, 431);
+  assert.equal(guard(ctx('1.1.1.1', '/', { contentLength: 5 })), undefined);
+  assert.deepEqual(guard(ctx('1.1.1.1', '/', { contentLength: 6 })), { status: 413, rule: 'max_body_size 5' });
+});
+
+test('globs: * within a segment, ** across, matched on the whole path', () => {
+  const check = compile([], [{ kind: 'glob', value: '/**/*.PHP' }, { kind: 'glob', value: '/files/*/secret' }]);
+  assert.equal(check(ctx('1.1.1.1', '/x.php')), 'path_reject /**/*.PHP');
+  assert.equal(check(ctx('1.1.1.1', '/a/b/X.php')), 'path_reject /**/*.PHP');
+  assert.equal(check(ctx('1.1.1.1', '/a/b/x%2Ephp')), 'path_reject /**/*.PHP');
+  assert.equal(check(ctx('1.1.1.1', '/x.php5')), undefined);
+  assert.equal(check(ctx('1.1.1.1', '/files/a/secret')), 'path_reject /files/*/secret');
+  assert.equal(check(ctx('1.1.1.1', '/files/a/b/secret')), undefined);
+  assert.equal(globPattern('/a?c').test('/abc'), true);
+  assert.equal(globPattern('/a?c').test('/a/c'), false);
+});
+
+test('regex path rules are searched case-insensitively in the decoded path', () => {
+  const check = compile([], [{ kind: 'regex', value: '\\.(env|git)(/|$)' }]);
+  assert.equal(check(ctx('1.1.1.1', '/app/.env')), 'path_reject regex \\.(env|git)(/|$)');
+  assert.equal(check(ctx('1.1.1.1', '/app/%2EGIT/config')), 'path_reject regex \\.(env|git)(/|$)');
+  assert.equal(check(ctx('1.1.1.1', '/app/environment')), undefined);
+});
+
+test('a label names where the rules came from', () => {
+  const guard = compileFirewall({ ...none, ipReject: ['10.0.0.1'] }, 'defaults: ');
+  assert.equal(guard?.(ctx('10.0.0.1'))?.rule, 'defaults: ip_reject 10.0.0.1');
 });

@@ -1,23 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { contextFor } from './context.fixtures.ts';
 import { compileQuery } from './query.ts';
 import type { RequestStep, UpstreamRequest } from './types.ts';
 
 function run(step: RequestStep, query: string): string {
   const req: UpstreamRequest = { method: 'GET', path: '/p', query, headers: [] };
-  step(req, { clientIp: '127.0.0.1', host: '', normalizedPath: '/p' });
+  step(req, contextFor({ normalizedPath: '/p' }));
   assert.equal(req.path, '/p');
   return req.query;
 }
 
-function compile(remove: string[], add: Array<[string, string]> = []): RequestStep {
-  const step = compileQuery({ remove, add });
+function compile(remove: string[], add: Array<[string, string]> = [], set: Array<[string, string]> = []): RequestStep {
+  const step = compileQuery({ remove, add, set });
   assert.ok(step);
   return step;
 }
 
 test('no rules means no step', () => {
-  assert.equal(compileQuery({ add: [], remove: [] }), undefined);
+  assert.equal(compileQuery({ add: [], set: [], remove: [] }), undefined);
 });
 
 test('removes every occurrence of a parameter', () => {
@@ -64,4 +65,22 @@ test('removes before adding, so a parameter can be replaced', () => {
   const step = compile(['key'], [['key', 'new']]);
   assert.equal(run(step, 'key=old&a=1'), 'a=1&key=new');
   assert.equal(run(step, ''), 'key=new');
+});
+
+test('set replaces every parameter of that name and keeps the others as written', () => {
+  const step = compile([], [], [['page', '1']]);
+  assert.equal(run(step, 'a=%7e&page=5&page=6&b'), 'a=%7e&b&page=1');
+  assert.equal(run(step, ''), 'page=1');
+});
+
+test('set comes before add, after remove', () => {
+  assert.equal(run(compile(['utm'], [['tag', 'b']], [['tag', 'a']]), 'utm=x&tag=c'), 'tag=a&tag=b');
+});
+
+test('values may use variables, and what they expand to is encoded', () => {
+  const step = compileQuery({ add: [['from', '${client_ip}']], set: [['route', '${route}']], remove: [] });
+  assert.ok(step);
+  const req: UpstreamRequest = { method: 'GET', path: '/', query: 'x=1', headers: [] };
+  step(req, contextFor({ clientIp: '::1', routeName: 'a&b=c' }));
+  assert.equal(req.query, 'x=1&route=a%26b%3Dc&from=%3A%3A1');
 });

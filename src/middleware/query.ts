@@ -4,28 +4,32 @@
 // backend sees (signatures over the query, unusual encodings).
 
 import type { QueryRules } from '../config/types.ts';
-import type { RequestStep } from './types.ts';
+import { compileTemplate, isConstantTemplate } from './template.ts';
+import type { RequestContext, RequestStep } from './types.ts';
 
 const AMPERSAND = 38;
 const EQUALS = 61;
 
 /**
  * Edits req.query (raw, without "?"). First every parameter whose decoded name
- * is listed in `remove` is dropped, then each `add` pair is appended as
- * name=value with both parts encoded by encodeURIComponent. Untouched
- * parameters keep their exact raw text and order. Undefined when there are no
- * rules.
+ * is listed in `remove` or `set` is dropped, then each `set` and `add` pair is
+ * appended as name=value with both parts encoded by encodeURIComponent.
+ * Values may use variables. Untouched parameters keep their exact raw text
+ * and order. Undefined when there are no rules.
  */
 export function compileQuery(rules: QueryRules): RequestStep | undefined {
-  if (rules.add.length === 0 && rules.remove.length === 0) return undefined;
-  const removeNames = rules.remove.length > 0 ? new Set(rules.remove) : undefined;
-  const added = rules.add
-    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
-    .join('&');
+  if (rules.add.length === 0 && rules.set.length === 0 && rules.remove.length === 0) return undefined;
+  const removed = [...rules.remove, ...rules.set.map(([name]) => name)];
+  const removeNames = removed.length > 0 ? new Set(removed) : undefined;
+  const appended = [...rules.set, ...rules.add];
+  const addedParameters = appended.every(([, value]) => isConstantTemplate(value))
+    ? constant(appended.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&'))
+    : expanded(appended);
 
-  return (req) => {
+  return (req, ctx) => {
     let query = req.query;
     if (removeNames !== undefined && query !== '') query = withoutParameters(query, removeNames);
+    const added = addedParameters(ctx);
     if (added !== '') {
       if (query === '') query = added;
       else if (query.charCodeAt(query.length - 1) === AMPERSAND) query += added;
@@ -33,6 +37,15 @@ export function compileQuery(rules: QueryRules): RequestStep | undefined {
     }
     req.query = query;
   };
+}
+
+function constant(text: string): (ctx: RequestContext) => string {
+  return () => text;
+}
+
+function expanded(pairs: Array<[string, string]>): (ctx: RequestContext) => string {
+  const compiled = pairs.map(([name, value]) => ({ name: `${encodeURIComponent(name)}=`, value: compileTemplate(value) }));
+  return (ctx) => compiled.map(({ name, value }) => name + encodeURIComponent(value(ctx))).join('&');
 }
 
 /** The query without the listed parameters; the same string when none is present. */

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { contextFor } from './context.fixtures.ts';
 import { compileRewrite } from './rewrite.ts';
 import type { RequestStep, UpstreamRequest } from './types.ts';
 
 function run(step: RequestStep, path: string): string {
   const req: UpstreamRequest = { method: 'GET', path, query: 'q=1', headers: [] };
-  step(req, { clientIp: '127.0.0.1', host: '', normalizedPath: path });
+  step(req, contextFor({ normalizedPath: path }));
   assert.equal(req.query, 'q=1');
   return req.path;
 }

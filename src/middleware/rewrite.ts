@@ -11,7 +11,7 @@ import type { RequestStep } from './types.ts';
  * path that does not start with "/", one is put in front, since a request
  * target without it is not a valid origin-form path.
  */
-export function compileRewrite(rules: RewriteRules): RequestStep | undefined {
+export function compileRewrite(rules: Pick<RewriteRules, 'replace'>): RequestStep | undefined {
   if (rules.replace.length === 0) return undefined;
   const replacements = rules.replace.map(([from, to]) => {
     // An empty "from" would insert `to` between every character; that is

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { contextFor } from './context.fixtures.ts';
 import { compileStripPrefix } from './strip-prefix.ts';
 import type { RequestStep, UpstreamRequest } from './types.ts';
 import { normalizePath } from '../routing/normalize-path.ts';
 
 function run(step: RequestStep, path: string): string {
   const req: UpstreamRequest = { method: 'GET', path, query: '', headers: [] };
-  step(req, { clientIp: '127.0.0.1', host: '', normalizedPath: normalizePath(path) });
+  step(req, contextFor({ normalizedPath: normalizePath(path) }));
   return req.path;
 }
 

@@ -12,18 +12,46 @@ export interface UpstreamRequest {
   headers: string[];
 }
 
-/** What a step may read about the request besides the upstream request itself. */
+/** What a step may read about the request besides the upstream request itself. Never changed by steps. */
 export interface RequestContext {
-  /** The client's address as seen by weir (IPv4-mapped IPv6 already unwrapped). */
+  /** The client's address (IPv4-mapped IPv6 unwrapped): the peer, or what trusted proxies said it is. */
   clientIp: string;
+  /** The connection's peer address (unwrapped like clientIp). */
+  remoteAddr: string;
   /** Lower-case host from the Host header, without the port ("" when absent). */
   host: string;
-  /** Normalized path used for matching and firewall checks (no query). */
+  /** Normalized path used for matching (no query). See routing/normalize-path.ts. */
   normalizedPath: string;
+  /** The path as the client sent it. */
+  path: string;
+  /** The query as the client sent it, without "?". */
+  query: string;
+  method: string;
+  /** How the client reached weir: "https" only when a trusted proxy says so. */
+  scheme: 'http' | 'https';
+  /** Kept from the client when well formed, otherwise generated; "" when request ids are off. */
+  requestId: string;
+  /** The matched route's name ("" before routing). */
+  routeName: string;
+  /** The client's headers as sent, flat [name, value, ...]. */
+  rawHeaders: readonly string[];
+  /** Content-Length as sent; undefined when absent (no body, or a chunked one). */
+  contentLength: number | undefined;
 }
 
 /** Changes the upstream request in place. */
 export type RequestStep = (req: UpstreamRequest, ctx: RequestContext) => void;
 
-/** Returns a short reason when the request must be refused with 403, undefined to let it pass. */
-export type FirewallCheck = (ctx: RequestContext) => string | undefined;
+/** Changes the response headers (flat [name, value, ...]) sent to the client, in place. */
+export type ResponseStep = (headers: string[], ctx: RequestContext) => void;
+
+/** Why a request is refused: the status, the rule that decided (for the log line), and headers of the answer. */
+export interface Refusal {
+  status: 403 | 405 | 413 | 414 | 431;
+  /** The rule, as written: "ip_reject 10.0.0.0/8", "max_body_size 1048576". */
+  rule: string;
+  headers?: string[];
+}
+
+/** Returns the refusal when the request must not pass, undefined to let it through. */
+export type RequestGuard = (ctx: RequestContext) => Refusal | undefined;

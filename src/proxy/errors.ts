@@ -4,7 +4,7 @@
  * here and answers (or, once the response has started, cuts the connection).
  */
 export interface ForwardFailure {
-  status: 400 | 502 | 504;
+  status: 400 | 413 | 502 | 504;
   /** Short, for the log: "connect ECONNREFUSED", "no response headers within 60000ms". */
   reason: string;
   /** True when the client caused it (went away, sent a bad body): not the backend's fault. */
@@ -17,8 +17,11 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -46,6 +49,8 @@ export function classifyForwardError(error: unknown, timeouts: { connectMs: numb
       return { status: 504, reason: `no response headers within ${timeouts.responseHeadersMs}ms`, clientSide: false, connectFailure: false };
     case 'UND_ERR_BODY_TIMEOUT':
       return { status: 504, reason: `response body idle for ${timeouts.idleMs}ms`, clientSide: false, connectFailure: false };
+    case 'WEIR_BODY_TOO_LARGE':
+      return { status: 413, reason: e.message ?? 'request body too large', clientSide: true, connectFailure: false };
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
       return { status: 400, reason: 'request body does not match its Content-Length', clientSide: true, connectFailure: false };
     case 'ECONNREFUSED':

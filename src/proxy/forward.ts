@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { TimeoutsConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
-import type { UpstreamRequest } from '../middleware/types.ts';
+import type { RequestContext, UpstreamRequest } from '../middleware/types.ts';
 import type { CompiledRoute } from '../runtime/compile.ts';
 import { upstreamTarget } from '../runtime/plan-request.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { PickContext } from '../upstream/balancers/index.ts';
+import type { Service } from '../upstream/service.ts';
+import { BodyLimit } from './body-limit.ts';
 import { classifyForwardError, type ForwardFailure } from './errors.ts';
 import { responseHeadersForClient } from './request-head.ts';
 import { respondPlain } from './respond.ts';
@@ -18,6 +21,11 @@ export interface ForwardJob {
   req: IncomingMessage;
   res: ServerResponse;
   route: CompiledRoute;
+  service: Service;
+  /** The request's facts, as the rules saw them. */
+  request: RequestContext;
+  /** Adds weir's headers (request id, response_headers rules) to the backend's answer. */
+  answerHeaders: (headers: string[]) => void;
   upstream: UpstreamRequest;
   hasBody: boolean;
   context: PickContext;
@@ -36,7 +44,7 @@ export interface ForwardJob {
  */
 export function forward(job: ForwardJob, backend: Backend): void {
   const exchange = new Exchange(job);
-  job.route.service.retryBudget.recordRequest(job.context.now);
+  job.service.retryBudget.recordRequest(job.context.now);
   exchange.attempt(backend);
 }
 
@@ -63,8 +71,13 @@ class Exchange {
   current: Attempt | undefined;
   clientGone = false;
 
+  /** What undici reads the request body from: the client's request, counted when max_body_size must be checked as it streams. */
+  readonly body: Readable | null;
+
   constructor(job: ForwardJob) {
     this.job = job;
+    const limit = job.route.maxBodyBytes;
+    this.body = !job.hasBody ? null : limit !== undefined && job.request.contentLength === undefined ? job.req.pipe(new BodyLimit(limit)) : job.req;
     this.timeouts = job.route.timeouts;
     job.res.on('close', () => {
       if (this.job.res.writableFinished) return;
@@ -84,7 +97,7 @@ class Exchange {
         path: upstreamTarget(job.upstream),
         method: job.upstream.method,
         headers: job.upstream.headers,
-        body: job.hasBody ? job.req : null,
+        body: this.body,
         // undici checks this only about once a second; the attempt keeps a
         // precise timer of its own, and undici's is the backstop.
         headersTimeout: this.timeouts.responseHeadersMs + 1_000,
@@ -99,7 +112,7 @@ class Exchange {
   /** Tries another backend if policy, budget and attempts allow; true when it did. */
   retry(failure: AttemptFailure, reason: string, from: Backend): boolean {
     const { job } = this;
-    const { service } = job.route;
+    const { service } = job;
     if (this.clientGone || this.tried.size > service.config.retries.attempts) return false;
     if (!mayRetry({ method: job.upstream.method, hasBody: job.hasBody, failure, nonIdempotentAllowed: job.route.config.retryNonIdempotent })) return false;
     const now = performance.now();
@@ -120,7 +133,7 @@ class Exchange {
 
   fail(failure: ForwardFailure, backend: Backend): void {
     const { res, req, log, route, upstream } = this.job;
-    const fields = { status: failure.status, route: route.name, service: route.service.name, backend: backend.label, method: upstream.method, url: req.url, reason: failure.reason };
+    const fields = { status: failure.status, route: route.name, service: this.job.service.name, backend: backend.label, method: upstream.method, url: req.url, reason: failure.reason };
     if (res.headersSent) {
       // Too late for a status: cutting the connection is the only honest way
       // to tell the client the body is incomplete.
@@ -130,7 +143,11 @@ class Exchange {
     }
     const who = failure.clientSide ? 'client' : `backend ${backend.label}`;
     log.warn(fields, `${failure.status} ${upstream.method} ${req.url}: ${who}: ${failure.reason}`);
-    respondPlain(res, failure.status);
+    const headers: string[] = [];
+    this.job.answerHeaders(headers);
+    // The rest of an over-long body is not worth reading: close after the answer.
+    if (failure.status === 413) headers.push('connection', 'close');
+    respondPlain(res, failure.status, undefined, headers);
   }
 }
 
@@ -168,7 +185,7 @@ class Attempt {
     clearTimeout(this.#headersTimer);
     const exchange = this.#exchange;
     const { job } = exchange;
-    const { service } = job.route;
+    const { service } = job;
     const now = performance.now();
     this.#backend.latency.observe(now - this.#started, now);
     if (statusCode >= 500) service.passiveHealth?.failed(this.#backend, `answered ${statusCode}`, now);
@@ -185,6 +202,7 @@ class Attempt {
     const headers = responseHeadersForClient(rawHeaders);
     const sticky = service.stickyCookie(this.#backend);
     if (sticky !== undefined) headers.push('set-cookie', sticky);
+    job.answerHeaders(headers);
     job.res.writeHead(statusCode, statusText || undefined, headers);
     return true;
   }
@@ -211,13 +229,13 @@ class Attempt {
     this.#finish();
     if (this.#abandoned) return;
     const exchange = this.#exchange;
-    const { res, route } = exchange.job;
+    const { res, service } = exchange.job;
     if (error instanceof ClientGoneError || exchange.clientGone || res.destroyed) {
       res.destroy();
       return;
     }
     const failure = classifyForwardError(error, exchange.timeouts);
-    if (!failure.clientSide) route.service.passiveHealth?.failed(this.#backend, failure.reason, performance.now());
+    if (!failure.clientSide) service.passiveHealth?.failed(this.#backend, failure.reason, performance.now());
     if (!res.headersSent && !failure.clientSide) {
       const stage: AttemptFailure = failure.connectFailure ? 'connect' : 'before-response';
       if (exchange.retry(stage, failure.reason, this.#backend)) return;
@@ -230,7 +248,7 @@ class Attempt {
     this.#done = true;
     clearTimeout(this.#headersTimer);
     this.#backend.inflight--;
-    this.#exchange.job.route.service.released(performance.now());
+    this.#exchange.job.service.released(performance.now());
   }
 }
 

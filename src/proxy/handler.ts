@@ -1,12 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
-import type { Runtime } from '../runtime/compile.ts';
+import type { RequestContext } from '../middleware/types.ts';
+import { checkRateLimits, type RateVerdict } from '../ratelimit/rate-limit.ts';
+import type { CompiledRoute, Runtime } from '../runtime/compile.ts';
+import { planRequest, type ClientRequest, type Refused, type RequestPlan } from '../runtime/plan-request.ts';
+import { proxySource } from '../server/http-listener.ts';
 import type { PickContext } from '../upstream/balancers/index.ts';
-import { planRequest, type ClientRequest } from '../runtime/plan-request.ts';
 import { NO_BACKEND_BODY } from './errors.ts';
 import { forward } from './forward.ts';
-import { plainResponseBytes, respondPlain } from './respond.ts';
+import type { RefusalCounter } from './refusals.ts';
+import { plainResponseBytes, respond, respondPlain, responseBytes } from './respond.ts';
 import type { Transport } from './transport.ts';
 import { openTunnel } from './tunnel.ts';
 
@@ -15,97 +20,178 @@ export interface ProxyHandlers {
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
+/** A plan that got past routing and the firewall; rate limits decide next. */
+type Admitted = Exclude<RequestPlan, Refused>;
+
 /**
  * The edge between the HTTP server and weir's decisions: plan the request
- * (pure), pick a backend, then hand it to forward() or openTunnel() (I/O).
- * `currentRuntime` is read once per request, so a request finishes on the
- * runtime it started with even if a reload swaps it meanwhile.
+ * (pure), check its rate limits (I/O when the store is Redis), then answer
+ * it, redirect it, or pick a backend and hand it to forward() or
+ * openTunnel(). `currentRuntime` is read once per request, so a request
+ * finishes on the runtime it started with even if a reload swaps it.
  */
-export function createProxyHandlers(currentRuntime: () => Runtime, transport: Transport, log: Logger): ProxyHandlers {
-  function clientFacts(req: IncomingMessage, upgrade?: string): ClientRequest {
-    return {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      rawHeaders: req.rawHeaders,
-      clientIp: clientIp(req),
-      protocol: 'http',
-      upgrade,
-    };
-  }
-
+export function createProxyHandlers(currentRuntime: () => Runtime, transport: Transport, log: Logger, refusals: RefusalCounter): ProxyHandlers {
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     try {
-      const plan = planRequest(currentRuntime(), clientFacts(req));
+      const runtime = currentRuntime();
+      const plan = planRequest(runtime, clientFacts(req));
       if (plan.kind === 'refuse') {
-        if (plan.status === 403) log.info({ status: 403, route: plan.route?.name, url: req.url, reason: plan.reason }, `403 ${req.method} ${req.url}: ${plan.reason}`);
-        respondPlain(res, plan.status);
+        refuse(plan, runtime, req, (status, headers, body) => respondPlain(res, status, body, headers));
         return;
       }
-      const { route } = plan;
-      const context = pickContext(req, plan.context.normalizedPath, plan.context.clientIp);
-      const job = { req, res, route, upstream: plan.upstream, hasBody: plan.hasBody, context, transport, log };
-      const backend = route.service.pick(context);
-      if (backend === 'none available') {
-        log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${route.service.name}" is available`);
-        respondPlain(res, 503, NO_BACKEND_BODY);
-      } else if (backend === 'all busy') {
-        void route.service.waitForRoom(context).then((freed) => {
-          if (res.destroyed) return;
-          if (freed) {
-            forward(job, freed);
-            return;
-          }
-          log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 ${req.method} ${req.url}: every backend of service "${route.service.name}" is at max_connections and the queue is full or timed out`);
-          respondPlain(res, 503, undefined, ['retry-after', '1']);
-        });
-      } else {
-        forward(job, backend);
-      }
+      afterRateLimits(plan, runtime, req, (verdict) => {
+        if (verdict.kind !== 'pass') {
+          refuse(rateLimited(verdict, plan), runtime, req, (status, headers, body) => respondPlain(res, status, body, headers));
+          return;
+        }
+        if (plan.kind === 'forward') pickAndForward(plan, runtime, req, res);
+        else if (plan.kind === 'redirect') {
+          respondPlain(res, plan.status, `Redirecting to ${plan.location}`, answerHeaders(runtime, plan.context, plan.route, ['location', plan.location]));
+        } else respond(res, plan.status, answerHeaders(runtime, plan.context, plan.route, plan.headers), plan.body);
+      });
     } catch (error) {
-      // A bug in weir must cost one request, never the process.
-      log.error({ err: error, url: req.url }, `500 ${req.method} ${req.url}: internal error`);
-      respondPlain(res, 500);
+      internalError(error, req, () => respondPlain(res, 500));
     }
   }
 
+  function pickAndForward(plan: Extract<RequestPlan, { kind: 'forward' }>, runtime: Runtime, req: IncomingMessage, res: ServerResponse): void {
+    const { route, service } = plan;
+    const context = pickContext(req, plan.context);
+    const job = { req, res, route, service, request: plan.context, answerHeaders: answerHeaderEdit(runtime, plan.context, route), upstream: plan.upstream, hasBody: plan.hasBody, context, transport, log };
+    const backend = service.pick(context);
+    if (backend === 'none available') {
+      log.warn({ status: 503, route: route.name, service: service.name, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${service.name}" is available`);
+      respondPlain(res, 503, NO_BACKEND_BODY, answerHeaders(runtime, plan.context, undefined, []));
+    } else if (backend === 'all busy') {
+      void service.waitForRoom(context).then((freed) => {
+        if (res.destroyed) return;
+        if (freed) {
+          forward(job, freed);
+          return;
+        }
+        log.warn({ status: 503, route: route.name, service: service.name, url: req.url }, `503 ${req.method} ${req.url}: every backend of service "${service.name}" is at max_connections and the queue is full or timed out`);
+        respondPlain(res, 503, undefined, answerHeaders(runtime, plan.context, undefined, ['retry-after', '1']));
+      });
+    } else {
+      forward(job, backend);
+    }
+  }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    const answer = (status: number, headers: readonly string[], body?: string): void => {
+      socket.end(plainResponseBytes(status, body, headers));
+    };
     try {
-      const plan = planRequest(currentRuntime(), clientFacts(req, headerValue(req, 'upgrade')));
+      const runtime = currentRuntime();
+      const plan = planRequest(runtime, clientFacts(req, headerValue(req, 'upgrade')));
       if (plan.kind === 'refuse') {
-        socket.end(plainResponseBytes(plan.status));
+        refuse(plan, runtime, req, answer);
         return;
       }
-      const { route } = plan;
-      const backend = route.service.pick(pickContext(req, plan.context.normalizedPath, plan.context.clientIp));
-      if (typeof backend === 'string') {
-        // Tunnels do not wait in the queue: a WebSocket client retries by itself.
-        log.warn({ status: 503, route: route.name, service: route.service.name, url: req.url }, `503 upgrade ${req.url}: service "${route.service.name}": ${backend}`);
-        socket.end(plainResponseBytes(503, backend === 'none available' ? NO_BACKEND_BODY : undefined));
-        return;
-      }
-      openTunnel({
-        req,
-        client: socket,
-        head,
-        route,
-        upstream: plan.upstream,
-        backend,
-        connectTimeoutMs: route.timeouts.connectMs,
-        log,
+      afterRateLimits(plan, runtime, req, (verdict) => {
+        if (verdict.kind !== 'pass') refuse(rateLimited(verdict, plan), runtime, req, answer);
+        else if (plan.kind === 'redirect') answer(plan.status, answerHeaders(runtime, plan.context, plan.route, ['location', plan.location]));
+        else if (plan.kind === 'respond') socket.end(responseBytes(plan.status, answerHeaders(runtime, plan.context, plan.route, plan.headers), plan.body));
+        else tunnel(plan, req, socket, head);
       });
     } catch (error) {
-      log.error({ err: error, url: req.url }, `500 upgrade ${req.url}: internal error`);
-      socket.end(plainResponseBytes(500));
+      internalError(error, req, () => socket.end(plainResponseBytes(500)));
     }
+  }
+
+  function tunnel(plan: Extract<RequestPlan, { kind: 'forward' }>, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { route, service } = plan;
+    const backend = service.pick(pickContext(req, plan.context));
+    if (typeof backend === 'string') {
+      // Tunnels do not wait in the queue: a WebSocket client retries by itself.
+      log.warn({ status: 503, route: route.name, service: service.name, url: req.url }, `503 upgrade ${req.url}: service "${service.name}": ${backend}`);
+      socket.end(plainResponseBytes(503, backend === 'none available' ? NO_BACKEND_BODY : undefined));
+      return;
+    }
+    openTunnel({ req, client: socket, head, route, service, upstream: plan.upstream, backend, connectTimeoutMs: route.timeouts.connectMs, log });
+  }
+
+  /** Runs `then` with the rate limits' verdict: at once when every limit is local, later when one asks Redis. */
+  function afterRateLimits(plan: Admitted, runtime: Runtime, req: IncomingMessage, then: (verdict: RateVerdict) => void): void {
+    const { route, context } = plan;
+    if (route.rateLimits.length === 0) {
+      then(PASS);
+      return;
+    }
+    const verdict = checkRateLimits(route.rateLimits, { clientIp: context.clientIp, rawHeaders: context.rawHeaders, routeName: route.name });
+    if (!(verdict instanceof Promise)) {
+      then(verdict);
+      return;
+    }
+    verdict.then(then).catch((error: unknown) => internalError(error, req, () => req.socket.destroy()));
+  }
+
+  /** Answers a refusal: one log line naming the rule, and one more on the rule's count. */
+  function refuse(plan: Refused, runtime: Runtime, req: IncomingMessage, answer: (status: number, headers: readonly string[], body?: string) => void): void {
+    const headers = answerHeaders(runtime, plan.context, undefined, plan.headers ?? []);
+    if (plan.status !== 404 && plan.status !== 400) {
+      refusals.count(plan.reason);
+      const level = plan.status === 503 ? 'warn' : 'info';
+      log[level]({ status: plan.status, route: plan.route?.name, client: plan.context?.clientIp, url: req.url, reason: plan.reason }, `${plan.status} ${req.method} ${req.url}: ${plan.reason}`);
+    }
+    answer(plan.status, headers, plan.status === 503 ? 'Rate limit store unavailable.' : undefined);
+  }
+
+  function internalError(error: unknown, req: IncomingMessage, answer: () => void): void {
+    // A bug in weir must cost one request, never the process.
+    log.error({ err: error, url: req.url }, `500 ${req.method} ${req.url}: internal error`);
+    answer();
   }
 
   return { onRequest, onUpgrade };
 }
 
-function pickContext(req: IncomingMessage, path: string, clientIp: string): PickContext {
-  return { clientIp, headers: req.rawHeaders, path, now: performance.now() };
+const PASS: RateVerdict = { kind: 'pass' };
+
+/** A rate limit's refusal in the shape of the firewall's. */
+function rateLimited(verdict: Exclude<RateVerdict, { kind: 'pass' }>, plan: Admitted): Refused {
+  if (verdict.kind === 'store-unavailable') {
+    return { kind: 'refuse', status: 503, reason: `rate_limit ${verdict.limitId}: store unreachable and on_store_error is deny`, headers: ['retry-after', '1'], route: plan.route, context: plan.context };
+  }
+  return { kind: 'refuse', status: 429, reason: `rate_limit ${verdict.limitId}`, headers: verdict.headers, route: plan.route, context: plan.context };
+}
+
+/** Headers on every answer: the request id, then (for routes that answer) the response_headers rules. */
+function answerHeaders(runtime: Runtime, context: RequestContext | undefined, route: CompiledRoute | undefined, base: readonly string[]): string[] {
+  const headers = [...base];
+  if (context) answerHeaderEdit(runtime, context, route)(headers);
+  return headers;
+}
+
+/** What is done to the headers of an answer to this request; forward.ts applies it to the backend's. */
+function answerHeaderEdit(runtime: Runtime, context: RequestContext, route: CompiledRoute | undefined): (headers: string[]) => void {
+  const idHeader = runtime.requestIdHeader;
+  const steps = route?.responseSteps ?? [];
+  return (headers) => {
+    if (idHeader && context.requestId !== '') headers.push(idHeader.lower, context.requestId);
+    for (const step of steps) step(headers, context);
+  };
+}
+
+function clientFacts(req: IncomingMessage, upgrade?: string): ClientRequest {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    rawHeaders: req.rawHeaders,
+    peer: unmapped(req.socket.remoteAddress ?? ''),
+    proxySource: proxiedAddress(req.socket),
+    upgrade,
+  };
+}
+
+function proxiedAddress(socket: Socket): string | undefined {
+  const source = proxySource(socket);
+  return source && unmapped(source.address);
+}
+
+function pickContext(req: IncomingMessage, context: RequestContext): PickContext {
+  return { clientIp: context.clientIp, headers: req.rawHeaders, path: context.normalizedPath, now: performance.now() };
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -113,8 +199,7 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The peer's address, with IPv4-mapped IPv6 ("::ffff:10.0.0.1") unwrapped so IPv4 rules apply. */
-export function clientIp(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '';
+/** IPv4-mapped IPv6 ("::ffff:10.0.0.1") unwrapped, so IPv4 rules apply. */
+function unmapped(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

@@ -6,31 +6,50 @@ export interface ClientRequestHead {
   host: string | undefined;
   /** Whether a body follows (Content-Length other than 0, or Transfer-Encoding). */
   hasBody: boolean;
-  /** Headers to forward: hop-by-hop ones removed, forwarding headers added. Flat [name, value, ...]. */
+  /** Content-Length as sent (llhttp has checked it); undefined when absent. */
+  contentLength: number | undefined;
+  /** Every X-Forwarded-For value, comma-joined in order ("" when none). */
+  forwardedFor: string;
+  /** The first X-Forwarded-Proto value, lower-case ("" when none). */
+  forwardedProto: string;
+  /** The request id header's first value as sent, when request ids are on. */
+  requestId: string | undefined;
+  /**
+   * Headers to forward: hop-by-hop ones, Expect, the forwarding headers and
+   * the request id header removed. appendForwardingHeaders() adds those back.
+   */
   headers: string[];
 }
 
 export interface ForwardingFacts {
-  clientIp: string;
+  /** The address weir appends to X-Forwarded-For: the peer (or the PROXY protocol source). */
+  hop: string;
+  /** Whether that peer is a trusted proxy, whose X-Forwarded-* headers are kept. */
+  trusted: boolean;
   /** "http" or "https": how the client reached weir. */
-  protocol: string;
+  scheme: string;
   /** For Upgrade requests: the Upgrade value to keep (hop-by-hop, but the tunnel needs it). */
   upgrade?: string | undefined;
+  /** The request id header (as written) and its value; undefined when request ids are off. */
+  requestId?: { header: string; value: string } | undefined;
 }
 
 const VIA = '1.1 weir';
 
 /**
- * Builds the header list the backend receives: the client's headers minus
- * hop-by-hop ones (and any the Connection header names) and minus Expect
- * (weir answers 100-continue itself), with X-Forwarded-For appended to,
- * X-Forwarded-Proto and X-Forwarded-Host set, and Via added. Host is kept
- * as the client sent it.
+ * Reads the client's head: what weir decides from, and the headers to
+ * forward without hop-by-hop ones (and any the Connection header names),
+ * without Expect (weir answers 100-continue itself), and without the
+ * forwarding and request id headers, which appendForwardingHeaders() writes.
+ * `requestIdHeader` is the lower-case request id header name, if any.
  */
-export function readClientRequestHead(raw: readonly string[], facts: ForwardingFacts): ClientRequestHead {
+export function readClientRequestHead(raw: readonly string[], requestIdHeader: string | undefined): ClientRequestHead {
   let host: string | undefined;
   let hasBody = false;
+  let contentLength: number | undefined;
   let forwardedFor = '';
+  let forwardedProto = '';
+  let requestId: string | undefined;
   let via = '';
   const connectionValues: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -39,8 +58,12 @@ export function readClientRequestHead(raw: readonly string[], facts: ForwardingF
     if (name === 'host') host ??= value;
     else if (name === 'connection') connectionValues.push(value);
     else if (name === 'transfer-encoding') hasBody = true;
-    else if (name === 'content-length') hasBody ||= value.trim() !== '0';
-    else if (name === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+    else if (name === 'content-length') {
+      contentLength = Number(value.trim());
+      hasBody ||= contentLength !== 0;
+    } else if (name === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+    else if (name === 'x-forwarded-proto') forwardedProto ||= value.split(',')[0]!.trim().toLowerCase();
+    else if (name === requestIdHeader) requestId ??= value;
     else if (name === 'via') via = via ? `${via}, ${value}` : value;
   }
   const listed = connectionTokens(connectionValues);
@@ -50,15 +73,33 @@ export function readClientRequestHead(raw: readonly string[], facts: ForwardingF
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (isHopByHop(lower) || listed?.has(lower)) continue;
-    if (lower === 'expect' || lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === 'via') continue;
+    if (lower === 'expect' || lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === 'via' || lower === requestIdHeader) continue;
     headers.push(name, raw[i + 1]!);
   }
-  headers.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${facts.clientIp}` : facts.clientIp);
-  headers.push('x-forwarded-proto', facts.protocol);
-  if (host !== undefined) headers.push('x-forwarded-host', host);
   headers.push('via', via ? `${via}, ${VIA}` : VIA);
+  return { host, hasBody, contentLength, forwardedFor, forwardedProto, requestId, headers };
+}
+
+/**
+ * Adds X-Forwarded-For, -Proto and -Host, the request id and, for upgrades,
+ * Connection and Upgrade. From a trusted proxy the client's X-Forwarded-For
+ * is extended and its -Proto and -Host kept; from anyone else they were
+ * spoofable, so they are replaced by what weir itself saw.
+ */
+export function appendForwardingHeaders(head: ClientRequestHead, raw: readonly string[], facts: ForwardingFacts): void {
+  const { headers } = head;
+  headers.push('x-forwarded-for', facts.trusted && head.forwardedFor ? `${head.forwardedFor}, ${facts.hop}` : facts.hop);
+  headers.push('x-forwarded-proto', facts.scheme);
+  const forwardedHost = facts.trusted ? firstValue(raw, 'x-forwarded-host') : undefined;
+  const host = forwardedHost ?? head.host;
+  if (host !== undefined) headers.push('x-forwarded-host', host);
+  if (facts.requestId) headers.push(facts.requestId.header, facts.requestId.value);
   if (facts.upgrade !== undefined) headers.push('connection', 'upgrade', 'upgrade', facts.upgrade);
-  return { host, hasBody, headers };
+}
+
+function firstValue(raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  return undefined;
 }
 
 /**

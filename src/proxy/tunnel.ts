@@ -6,6 +6,7 @@ import type { UpstreamRequest } from '../middleware/types.ts';
 import type { CompiledRoute } from '../runtime/compile.ts';
 import { upstreamTarget } from '../runtime/plan-request.ts';
 import type { Backend } from '../upstream/backend.ts';
+import type { Service } from '../upstream/service.ts';
 import { plainResponseBytes } from './respond.ts';
 
 export interface TunnelJob {
@@ -14,6 +15,7 @@ export interface TunnelJob {
   /** Bytes the client sent after its request head (already read by the server). */
   head: Buffer;
   route: CompiledRoute;
+  service: Service;
   upstream: UpstreamRequest;
   backend: Backend;
   connectTimeoutMs: number;
@@ -34,7 +36,7 @@ export function openTunnel(job: TunnelJob): void {
     if (finished) return;
     finished = true;
     backend.inflight--;
-    job.route.service.released(performance.now());
+    job.service.released(performance.now());
   };
 
   const upstream = net.connect({ host: backend.address.host, port: backend.address.port });

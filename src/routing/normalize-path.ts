@@ -69,7 +69,7 @@ function isUnreserved(code: number): boolean {
   );
 }
 
-function removeDotSegments(path: string): string {
+export function removeDotSegments(path: string): string {
   const segments = path.split('/');
   const kept: string[] = [];
   let trailingSlash = false;

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firewallPath, firewallRulePath } from './firewall-path.ts';
+
+test('every spelling of /admin/users reads as /admin/users', () => {
+  for (const spelling of [
+    '/admin/users',
+    '/ADMIN/Users',
+    '/%61dmin/users',
+    '/%2561dmin/users',
+    '/admin%2Fusers',
+    '/admin%252fusers',
+    '//admin///users',
+    '/x/../admin/./users',
+    '/%2e%2e/admin/users',
+    '/x/%2E%2E/admin/users',
+    '/admin\\users',
+    '/admin%5Cusers',
+    '/admin;jsessionid=1/users',
+    '/admin/users;x',
+  ]) {
+    assert.equal(firewallPath(spelling), '/admin/users', spelling);
+  }
+});
+
+test('a path that needs nothing comes back as it is', () => {
+  assert.equal(firewallPath('/a/b/'), '/a/b/');
+});
+
+test('rules are read the same way, non-ASCII as UTF-8 bytes', () => {
+  assert.equal(firewallRulePath('/Admin/'), '/admin/');
+  assert.equal(firewallRulePath('/café'), firewallPath('/caf%C3%A9'));
+  assert.equal(firewallRulePath('/100%'), '/100%');
+});
