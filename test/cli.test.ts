@@ -78,6 +78,58 @@ describe('weir explain', () => {
     assert.match(path.stdout, /verdict: +403 \(firewall: path_reject \/messages\)/);
   });
 
+  it('shows every rule in the order it applies, and what each one changed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-cli-'));
+    try {
+      const file = join(dir, 'rules.yaml');
+      await writeFile(
+        file,
+        [
+          'trusted_proxies: [10.0.0.0/8]',
+          'defaults:',
+          '  request_headers: { set: { X-Seen-By: weir } }',
+          '  firewall: { path_reject: [/admin] }',
+          'routes:',
+          '  - path: /old',
+          '    rewrite: { regex: "^/old/(.*)$", to: "/new/$1", add_prefix: /v2 }',
+          '    query: { remove: [utm] }',
+          '    request_headers: { add: { X-Client: "${client_ip}" }, remove: [Cookie] }',
+          '    response_headers: { set: { X-Frame-Options: DENY } }',
+          '    rate_limit: { rate: 100/s }',
+          '    service: app',
+          '  - host: old.example.com',
+          '    redirect: { to: "https://new.example.com${request_uri}", status: 308 }',
+          'services:',
+          '  app: { servers: [127.0.0.1:9001] }',
+        ].join('\n'),
+      );
+      const result = await runCli(['explain', '-c', file, '--client-ip', '10.1.1.1', 'GET', 'http://shop.example/old/a?utm=1&x=2', '-H', 'Cookie: a=1', '-H', 'X-Forwarded-For: 203.0.113.5']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /client: +203\.0\.113\.5 \(from X-Forwarded-For: 10\.1\.1\.1 is a trusted proxy\)/);
+      const rules = result.stdout.slice(result.stdout.indexOf('rules, in order:'), result.stdout.indexOf('backend receives:'));
+      const expected = [
+        /1\. defaults firewall: passed \(path_reject 1\)/,
+        /2\. rate_limit routes\[0\]\.rate_limit: 100\/s, burst 100, per client_ip/,
+        /3\. rewrite regex: path \/old\/a → \/new\/a/,
+        /4\. rewrite add_prefix: path \/new\/a → \/v2\/new\/a/,
+        /5\. defaults request_headers: \+ X-Seen-By: weir/,
+        /6\. route query: query \?utm=1&x=2 → \?x=2/,
+        /7\. route request_headers: - Cookie: a=1; \+ X-Client: 203\.0\.113\.5/,
+        /8\. route response_headers \(on the answer\): = X-Frame-Options: DENY/,
+      ];
+      for (const line of expected) assert.match(rules, line);
+      assert.match(result.stdout, /GET \/v2\/new\/a\?x=2\n/);
+
+      const redirect = await runCli(['explain', '-c', file, 'GET', 'http://old.example.com/x?y']);
+      assert.match(redirect.stdout, /verdict: +308 redirect to https:\/\/new\.example\.com\/x\?y/);
+      // Routed as /old/..%2Fadmin, but a backend that decodes %2F would serve /admin.
+      const refused = await runCli(['explain', '-c', file, 'GET', 'http://a/old/..%2FAdmin']);
+      assert.match(refused.stdout, /verdict: +403 \(firewall: defaults: path_reject \/admin\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says 404 when no route matches', async () => {
     const result = await runCli(['explain', '-c', COURSE, 'GET', 'http://www.notmango.com/']);
     assert.match(result.stdout, /verdict: +404/);

@@ -2,11 +2,12 @@
 // addresses come from binding test clients to other loopback addresses.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type TestBackend } from './helpers/backends.ts';
 import { rawExchange, send } from './helpers/client.ts';
 import { startWatchedWeir } from './helpers/weir.ts';
-import type { Weir } from '../src/weir.ts';
+import { startWeir, type Weir } from '../src/weir.ts';
 
 function rawGet(weir: Weir, path: string, method = 'GET'): Promise<string> {
   return rawExchange(weir.address.port, `${method} ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
@@ -240,5 +241,84 @@ describe('rate limits in one process', () => {
     assert.equal((await send(`${weir.url}/per-key`, { headers: { 'X-Api-Key': 'a' } })).status, 200);
     assert.equal((await send(`${weir.url}/per-key`, { headers: { 'X-Api-Key': 'a' } })).status, 429);
     assert.equal((await send(`${weir.url}/per-key`, { headers: { 'X-Api-Key': 'b' } })).status, 200);
+  });
+});
+
+describe('IPv6 and IPv4-mapped clients', () => {
+  let backend: TestBackend;
+  let mapped: Weir;
+  let v6: Weir;
+  before(async () => {
+    backend = await startBackend('app');
+    const config = {
+      routes: [{ firewall: { ip_reject: ['127.0.0.2', '::1/128'] }, request_headers: { set: { 'X-Client': '${client_ip}' } }, service: 'app' }],
+      services: { app: { servers: [backend.address] } },
+    };
+    // A dual-stack socket: IPv4 clients arrive as ::ffff:127.0.0.x.
+    mapped = await startWeir({ config, listen: { host: '::ffff:127.0.0.1', port: 0 }, logger: false });
+    v6 = await startWeir({ config, listen: { host: '::1', port: 0 }, logger: false });
+  });
+  after(async () => {
+    await mapped.close();
+    await v6.close();
+    await backend.close();
+  });
+
+  it('an IPv4 client on an IPv6 socket is judged and named as its IPv4 address', async () => {
+    const url = `http://127.0.0.1:${mapped.address.port}`;
+    assert.equal((await send(`${url}/x`, { localAddress: '127.0.0.2' })).status, 403);
+    assert.equal((await send(`${url}/x`, { localAddress: '127.0.0.3' })).status, 200);
+    assert.equal(backend.seen.at(-1)?.headers['x-client'], '127.0.0.3');
+    assert.equal(backend.seen.at(-1)?.headers['x-forwarded-for'], '127.0.0.3');
+  });
+
+  it('IPv6 rules refuse IPv6 clients', async () => {
+    assert.equal((await send(`${v6.url}/x`)).status, 403);
+  });
+});
+
+describe('PROXY protocol through weir', () => {
+  let backend: TestBackend;
+  let weir: Weir;
+  before(async () => {
+    backend = await startBackend('app');
+    ({ weir } = await startWatchedWeir({
+      proxy_protocol: true,
+      trusted_proxies: ['127.0.0.1'],
+      routes: [{ firewall: { ip_reject: ['203.0.113.66'] }, request_headers: { set: { 'X-Client': '${client_ip}' } }, service: 'app' }],
+      services: { app: { servers: [backend.address] } },
+    }));
+  });
+  after(async () => {
+    await weir.close();
+    await backend.close();
+  });
+
+  function viaProxy(source: string, localAddress = '127.0.0.1'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port: weir.address.port, host: '127.0.0.1', localAddress });
+      const chunks: Buffer[] = [];
+      socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+      socket.on('connect', () => socket.write(`PROXY TCP4 ${source} 127.0.0.1 40000 80\r\nGET /p HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`));
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    });
+  }
+
+  it('from a trusted proxy, the PROXY header names the client for the rules and the backend', async () => {
+    assert.match(await viaProxy('203.0.113.7'), /^HTTP\/1\.1 200/);
+    assert.equal(backend.seen.at(-1)?.headers['x-client'], '203.0.113.7');
+    assert.equal(backend.seen.at(-1)?.headers['x-forwarded-for'], '203.0.113.7');
+    assert.match(await viaProxy('203.0.113.66'), /^HTTP\/1\.1 403/);
+  });
+
+  it('from any other peer, the header is read but not believed', async () => {
+    assert.match(await viaProxy('203.0.113.66', '127.0.0.2'), /^HTTP\/1\.1 200/);
+    assert.equal(backend.seen.at(-1)?.headers['x-client'], '127.0.0.2');
+  });
+
+  it('a connection without the header is closed', async () => {
+    assert.equal(await rawGet(weir, '/p').catch(() => ''), '');
   });
 });
