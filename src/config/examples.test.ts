@@ -169,3 +169,18 @@ test("weir's example uses every key, with the meanings its comments give", async
   );
   assert.equal(summarizeConfig(config), 'valid weir config: 5 routes, 3 services, 7 servers, listen 127.0.0.1:8080');
 });
+
+test('the rules example loads and uses every rule', async () => {
+  const config = await loadConfigFile(example('rules.yaml'));
+  assert.deepEqual(config.trustedProxies, ['10.0.0.0/8']);
+  assert.equal(config.defaults.rateLimits.length, 1);
+  assert.deepEqual(
+    config.routes.map((route) => route.action.kind),
+    ['forward', 'redirect', 'respond', 'forward', 'forward', 'forward'],
+  );
+  const api = config.routes.find((route) => route.name === 'routes[3]: path /api');
+  assert.deepEqual(api?.rateLimits[0]?.store, { kind: 'redis', url: 'redis://127.0.0.1:6379' });
+  assert.deepEqual(api?.firewall.methods, ['GET', 'POST', 'PUT', 'DELETE']);
+  assert.equal(config.routes[0]?.canonicalHost, 'www.example.com');
+  assert.equal(config.routes[4]?.rewrite.regex?.to, '/new/$1');
+});
