@@ -2,19 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfigText } from './load.ts';
-import { ConfigError } from './types.ts';
+import { issuesIn as issuesInFile, yaml } from './issues.fixtures.ts';
 
-const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
-
-function issuesIn(text: string): string[] {
-  try {
-    loadConfigText(text, 'course.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
-    throw error;
-  }
-  assert.fail('the config loaded, but issues were expected');
-}
+const issuesIn = (text: string): string[] => issuesInFile(text, 'course.yaml');
 
 test('a file with only paths is the course form too', () => {
   const config = loadConfigText(yaml('paths:', '  - path: /mango', '    servers: [localhost:8081]'), 'course.yaml');

@@ -5,20 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfigFile, loadConfigObject, loadConfigText, summarizeConfig } from './load.ts';
 import { defaultTimeouts, noRules, server, serviceDefaults, topLevelDefaults } from './expected.fixtures.ts';
+import { issuesIn, yaml } from './issues.fixtures.ts';
 import { ConfigError } from './types.ts';
-
-const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
-
-/** The messages of the ConfigError that loading `text` as "weir.yaml" throws. */
-function issuesIn(text: string): string[] {
-  try {
-    loadConfigText(text, 'weir.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
-    throw error;
-  }
-  assert.fail('the config loaded, but issues were expected');
-}
 
 function issuesInObject(value: unknown, source?: string): string[] {
   try {
@@ -36,7 +24,6 @@ const withService = (...extra: string[]) =>
 
 /** A valid config with `route` lines as the only route. */
 const withRoute = (...route: string[]) => yaml('routes:', ...route, 'services:', '  api:', '    servers: [127.0.0.1:8081]');
-
 
 // --- What a valid config becomes ---
 

@@ -2,21 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfigText } from './load.ts';
-import { ConfigError } from './types.ts';
+import { issuesIn, yaml } from './issues.fixtures.ts';
 
-const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
 const services = ['services:', '  api:', '    servers: [127.0.0.1:8081]'];
 const withRoute = (...route: string[]) => yaml('routes:', ...route, ...services);
-
-function issuesIn(text: string): string[] {
-  try {
-    loadConfigText(text, 'weir.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
-    throw error;
-  }
-  assert.fail('the config loaded, but issues were expected');
-}
 
 test('header, query and rewrite rules load in order, with variables kept as templates', () => {
   const config = loadConfigText(

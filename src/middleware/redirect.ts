@@ -3,6 +3,7 @@
 // request, to a URL template).
 
 import type { RouteConfig } from '../config/types.ts';
+import { firstHeaderValue } from '../proxy/header-name.ts';
 import { compileTemplate } from './template.ts';
 import type { RequestContext } from './types.ts';
 
@@ -48,10 +49,6 @@ function requestUri(ctx: RequestContext): string {
 
 /** ":8080" from the Host header, "" when it names no port. */
 function portOf(raw: readonly string[]): string {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== 'host') continue;
-    const match = /:(\d+)$/.exec(raw[i + 1]!);
-    return match ? `:${match[1]}` : '';
-  }
-  return '';
+  const match = /:(\d+)$/.exec(firstHeaderValue(raw, 'host') ?? '');
+  return match ? `:${match[1]}` : '';
 }

@@ -1,3 +1,4 @@
+import { firstHeaderValue } from './header-name.ts';
 import { connectionTokens, isHopByHop } from './hop-by-hop.ts';
 
 /** What weir needs to know about a client's request head, read in one pass. */
@@ -90,16 +91,11 @@ export function appendForwardingHeaders(head: ClientRequestHead, raw: readonly s
   const { headers } = head;
   headers.push('x-forwarded-for', facts.trusted && head.forwardedFor ? `${head.forwardedFor}, ${facts.hop}` : facts.hop);
   headers.push('x-forwarded-proto', facts.scheme);
-  const forwardedHost = facts.trusted ? firstValue(raw, 'x-forwarded-host') : undefined;
+  const forwardedHost = facts.trusted ? firstHeaderValue(raw, 'x-forwarded-host') : undefined;
   const host = forwardedHost ?? head.host;
   if (host !== undefined) headers.push('x-forwarded-host', host);
   if (facts.requestId) headers.push(facts.requestId.header, facts.requestId.value);
   if (facts.upgrade !== undefined) headers.push('connection', 'upgrade', 'upgrade', facts.upgrade);
-}
-
-function firstValue(raw: readonly string[], lowerName: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
-  return undefined;
 }
 
 /**

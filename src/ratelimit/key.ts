@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RateLimitKeyPart } from '../config/types.ts';
+import { firstHeaderValue } from '../proxy/header-name.ts';
 
 /** What a rate limit key may be made of, for one request. */
 export interface KeyFacts {
@@ -60,19 +61,5 @@ function bounded(key: string): string {
 
 /** The first value of header `lowerName` (any case); "" when the request has none, which is a key of its own. */
 function firstHeader(rawHeaders: readonly string[], lowerName: string): string {
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (equalsLowercase(rawHeaders[i]!, lowerName)) return rawHeaders[i + 1]!;
-  }
-  return '';
-}
-
-/** ASCII case-insensitive comparison with a lowercase name, without allocating a lowercased copy. */
-function equalsLowercase(text: string, lowercase: string): boolean {
-  if (text.length !== lowercase.length) return false;
-  for (let i = 0; i < text.length; i++) {
-    let code = text.charCodeAt(i);
-    if (code >= 0x41 && code <= 0x5a) code += 0x20;
-    if (code !== lowercase.charCodeAt(i)) return false;
-  }
-  return true;
+  return firstHeaderValue(rawHeaders, lowerName) ?? '';
 }

@@ -1,5 +1,6 @@
 import type { HashKey, PickContext } from './balancer.ts';
 import { hashString } from './hash.ts';
+import { equalsLowercase } from '../../proxy/header-name.ts';
 
 /** Hashes the configured key of a request; see hashString. */
 export type KeyHasher = (context: PickContext) => number;
@@ -97,13 +98,3 @@ function isBlank(code: number): boolean {
   return code === SPACE || code === TAB;
 }
 
-/** ASCII case-insensitive equality against an already lowercase name, without lowercasing (allocating) the header name. */
-function equalsLowercase(text: string, lowercase: string): boolean {
-  if (text.length !== lowercase.length) return false;
-  for (let i = 0; i < text.length; i++) {
-    let code = text.charCodeAt(i);
-    if (code >= 0x41 && code <= 0x5a) code += 0x20;
-    if (code !== lowercase.charCodeAt(i)) return false;
-  }
-  return true;
-}
