@@ -40,6 +40,8 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         return;
       }
       afterRateLimits(plan, runtime, req, (verdict) => {
+        // While Redis was asked, the client may have gone.
+        if (res.destroyed) return;
         if (verdict.kind !== 'pass') {
           refuse(rateLimited(verdict, plan), runtime, req, (status, headers, body) => respondPlain(res, status, body, headers));
           return;
@@ -90,6 +92,7 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         return;
       }
       afterRateLimits(plan, runtime, req, (verdict) => {
+        if (socket.destroyed) return;
         if (verdict.kind !== 'pass') refuse(rateLimited(verdict, plan), runtime, req, answer);
         else if (plan.kind === 'redirect') answer(plan.status, answerHeaders(runtime, plan.context, plan.route, ['location', plan.location]));
         else if (plan.kind === 'respond') socket.end(responseBytes(plan.status, answerHeaders(runtime, plan.context, plan.route, plan.headers), plan.body));
