@@ -128,17 +128,26 @@ export async function startLb(
       const targets = upstreams.map((u) => `${u.host}:${u.port}`);
       return startAndWait(label, port, ctx.nodeBin, [script, String(port), ...targets], dir, ctx);
     }
-    case 'weir': {
-      const cfg = path.join(dir, 'weir.yaml');
-      writeFileSync(cfg, failover ? faultWeirYaml(port, upstreams) : weirYaml(port, upstreams));
-      const args: string[] = [];
-      if (ctx.profileDir) {
-        const profDir = path.join(ctx.profileDir, instance);
-        mkdirSync(profDir, { recursive: true });
-        args.push('--cpu-prof', '--cpu-prof-dir', profDir);
-      }
-      args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg);
-      return startAndWait(label, port, ctx.nodeBin, args, dir, ctx);
-    }
+    case 'weir':
+      return launchWeir(label, port, dir, failover ? faultWeirYaml(port, upstreams) : weirYaml(port, upstreams), instance, ctx);
   }
+}
+
+/** weir with a config of the caller's: `yaml` gets the port it must listen on. Directory and profile as startLb's. */
+export async function startWeirWith(instance: string, yaml: (port: number) => string, ctx: Context): Promise<Running> {
+  const port = await freePort();
+  return launchWeir(`weir (${instance})`, port, instanceDir(ctx, `weir-${instance}`), yaml(port), instance, ctx);
+}
+
+function launchWeir(label: string, port: number, dir: string, yaml: string, instance: string, ctx: Context): Promise<Running> {
+  const cfg = path.join(dir, 'weir.yaml');
+  writeFileSync(cfg, yaml);
+  const args: string[] = [];
+  if (ctx.profileDir) {
+    const profDir = path.join(ctx.profileDir, instance);
+    mkdirSync(profDir, { recursive: true });
+    args.push('--cpu-prof', '--cpu-prof-dir', profDir);
+  }
+  args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg);
+  return startAndWait(label, port, ctx.nodeBin, args, dir, ctx);
 }

@@ -20,6 +20,14 @@ export interface Options {
   faultOnly: boolean;
   /** Length of each load balancer's backend-failure run, in seconds. */
   faultDurationS: number;
+  /** Run the throughput and 256-connection tables (everything but --fault-only and --rules-only). */
+  throughput: boolean;
+  /** Run the rule-cost scenario (weir with no rules against weir with a typical rule set). */
+  rules: boolean;
+  /** Run only the rule-cost scenario. */
+  rulesOnly: boolean;
+  /** Add one weir instance per kind of rule to the rule-cost scenario. */
+  rulesBreakdown: boolean;
 }
 
 /** The backend-failure run kills backend 2 at 2 s and restarts it at half the duration; below this there is no "after". */
@@ -35,6 +43,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip-fault        leave out the backend-failure scenario
   --fault-only        run only the backend-failure scenario
   --fault-duration <t>  length of each backend-failure run (default 12s, --quick 6s, at least 6s)
+  --skip-rules        leave out the rule-cost scenario (weir without and with a typical rule set)
+  --rules-only        run only the rule-cost scenario (weir only)
+  --rules-breakdown   add to it one weir per kind of rule (headers, ip_reject, path_reject, rate limit)
   --upload-mb <n>     upload size in MiB (default 1024)
   --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload, 6s failure runs
   --profile           run weir with --cpu-prof and print its top 25 functions by self time
@@ -73,6 +84,9 @@ export function parseOptions(argv: string[]): Options | undefined {
       'skip-fault': { type: 'boolean', default: false },
       'fault-only': { type: 'boolean', default: false },
       'fault-duration': { type: 'string' },
+      'skip-rules': { type: 'boolean', default: false },
+      'rules-only': { type: 'boolean', default: false },
+      'rules-breakdown': { type: 'boolean', default: false },
       'upload-mb': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -97,6 +111,16 @@ export function parseOptions(argv: string[]): Options | undefined {
     only = LB_NAMES.filter((n) => names.includes(n));
   }
   if (values['skip-fault'] && values['fault-only']) throw new Error('--skip-fault and --fault-only exclude each other');
+  const rulesOnly = values['rules-only'];
+  if (rulesOnly && values['fault-only']) throw new Error('--rules-only and --fault-only exclude each other');
+  if (values['skip-rules'] && (rulesOnly || values['rules-breakdown'])) {
+    throw new Error('--skip-rules excludes --rules-only and --rules-breakdown');
+  }
+  if (rulesOnly) {
+    // The scenario compares weir with itself.
+    if (values.only !== undefined && !only.includes('weir')) throw new Error('--rules-only measures weir; --only must include it');
+    only = ['weir'];
+  }
   const faultDurationS = parseDuration(values['fault-duration'] ?? (quick ? '6s' : '12s'));
   if (faultDurationS < MIN_FAULT_DURATION_S) {
     throw new Error(`--fault-duration must be at least ${MIN_FAULT_DURATION_S}s (backend 2 dies at 2 s and restarts at half the run)`);
@@ -106,13 +130,17 @@ export function parseOptions(argv: string[]): Options | undefined {
     warmupS: parseDuration(values.warmup ?? (quick ? '1s' : '2s')),
     rounds: positiveInt('rounds', values.rounds ?? (quick ? '1' : '3')),
     only,
-    upload: !values['skip-upload'] && !values['fault-only'],
+    upload: !values['skip-upload'] && !values['fault-only'] && !rulesOnly,
     uploadBytes: positiveInt('upload-mb', values['upload-mb'] ?? (quick ? '256' : '1024')) * 2 ** 20,
     profile: values.profile,
     keepTmp: values['keep-tmp'],
     quick,
-    fault: !values['skip-fault'],
+    fault: !values['skip-fault'] && !rulesOnly,
     faultOnly: values['fault-only'],
     faultDurationS,
+    throughput: !values['fault-only'] && !rulesOnly,
+    rules: !values['skip-rules'] && !values['fault-only'] && only.includes('weir'),
+    rulesOnly,
+    rulesBreakdown: values['rules-breakdown'],
   };
 }

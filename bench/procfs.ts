@@ -10,6 +10,8 @@ interface StatLine {
   ppid: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
+  /** cutime + cstime: children that have exited and been waited for, in clock ticks. */
+  reapedChildrenTicks: number;
 }
 
 function readStat(pid: number): StatLine | undefined {
@@ -17,8 +19,12 @@ function readStat(pid: number): StatLine | undefined {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name is parenthesised and may itself contain spaces or ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
-    return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+    // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+    return {
+      ppid: Number(fields[1]),
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+      reapedChildrenTicks: Number(fields[13]) + Number(fields[14]),
+    };
   } catch {
     return undefined;
   }
@@ -66,6 +72,40 @@ export function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) ticks += readStat(pid)?.cpuTicks ?? 0;
   return ticks / CLOCK_TICKS_PER_S;
+}
+
+/** Ticks the machine's CPUs spent in user and system mode since boot (the "cpu" line of /proc/stat). */
+function machineBusyTicks(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
+  // cpu user nice system idle ...
+  return Number(fields[1]) + Number(fields[2]) + Number(fields[3]);
+}
+
+/** Ticks used by this harness, its exited children (wrk runs) and its live descendants (load balancers, backends). */
+function ownTicks(): number {
+  const self = readStat(process.pid);
+  const descendants = processTree(process.pid).slice(1);
+  return (self ? self.cpuTicks + self.reapedChildrenTicks : 0) + cpuSeconds(descendants) * CLOCK_TICKS_PER_S;
+}
+
+/**
+ * CPU that processes this harness did not start used meanwhile: another job on
+ * the machine (a test suite, a build) slows a load balancer in a way no
+ * number of rounds averages out, so a run records it. Roughly: kernel
+ * threads working for the harness's own traffic count as other, so a quiet
+ * machine reads a few percent of a core.
+ */
+export class OtherLoad {
+  private readonly machine = machineBusyTicks();
+  private readonly own = ownTicks();
+  private readonly startTime = process.hrtime.bigint();
+
+  /** In cores (1.0 = one CPU busy all the time). */
+  stop(): number {
+    const wallS = Number(process.hrtime.bigint() - this.startTime) / 1e9;
+    const other = machineBusyTicks() - this.machine - (ownTicks() - this.own);
+    return wallS > 0 ? Math.max(0, other / CLOCK_TICKS_PER_S / wallS) : 0;
+  }
 }
 
 export interface Sample {

@@ -3,7 +3,8 @@
 import type { UploadResult } from './upload.ts';
 import type { WrkResult } from './wrk.ts';
 
-export type WrkScenario = 'throughput' | 'memory256';
+/** `rules`: the rule-cost scenario, where a run's `lb` is the rule variant (bench/rules.ts). */
+export type WrkScenario = 'throughput' | 'memory256' | 'rules';
 
 export interface WrkRun {
   round: number;
@@ -13,6 +14,8 @@ export interface WrkRun {
   peakRssBytes?: number;
   /** LB CPU use while wrk ran, in cores (1.0 = one core fully busy). */
   cpuCores?: number;
+  /** CPU used meanwhile by processes the harness did not start, in cores (procfs.ts OtherLoad). */
+  otherCores?: number;
   error?: string;
 }
 
@@ -100,12 +103,12 @@ export function summarizeUpload(runs: UploadRun[], lb: string): UploadSummary | 
   };
 }
 
-const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const fmtMs = (n: number | undefined): string => (n === undefined ? '–' : `${n.toFixed(2)} ms`);
-const fmtMiB = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : '–');
-const fmtRatio = (value: number | undefined, reference: number | undefined): string =>
+export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const fmtMs = (n: number | undefined): string => (n === undefined ? '–' : `${n.toFixed(2)} ms`);
+export const fmtMiB = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : '–');
+export const fmtRatio = (value: number | undefined, reference: number | undefined): string =>
   value === undefined || reference === undefined || !(reference > 0) ? '–' : `${(value / reference).toFixed(2)}×`;
-const fmtCores = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : '–');
+export const fmtCores = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : '–');
 
 function failures(failed: number, rounds: number): string {
   return failed > 0 ? ` (${failed} of ${rounds + failed} rounds failed)` : '';

@@ -1,7 +1,8 @@
 // npm run bench: weir against nginx, HAProxy and http-proxy on the same two
-// backends, one process each, in interleaved rounds, then a backend killed and
-// restarted under load; markdown report on stdout (progress on stderr), raw
-// results in bench/results/<timestamp>.json. See bench/README.md.
+// backends, one process each, in interleaved rounds; weir without and with a
+// typical rule set; then a backend killed and restarted under load. Markdown
+// report on stdout (progress on stderr), raw results in
+// bench/results/<timestamp>.json. See bench/README.md.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,15 +11,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAULT_NOT_RUN, FAULT_VICTIM, faultPlan, faultTable, runFaultScenario } from './fault.ts';
 import type { FaultRun } from './fault.ts';
-import { startBackends, startLb, startSink } from './lbs.ts';
+import { startBackends, startLb, startSink, startWeirWith } from './lbs.ts';
 import type { Context, LbName, Running } from './lbs.ts';
 import { parseOptions, USAGE } from './options.ts';
 import type { Options } from './options.ts';
-import { isAlive, killAllNow, logTail, stopAll, stopProcess } from './processes.ts';
-import { TreeSampler, treeRssBytes } from './procfs.ts';
+import { allowedCpus, cpuPlan, pinTree } from './pinning.ts';
+import type { CpuPlan } from './pinning.ts';
+import { isAlive, killAllNow, logTail, runCommand, stopAll, stopProcess } from './processes.ts';
+import { OtherLoad, TreeSampler, treeRssBytes } from './procfs.ts';
 import { formatTopFunctions, readProfile, summarizeProfile } from './profile.ts';
-import { summarizeUpload, summarizeWrk, uploadTable, wrkTable } from './report.ts';
-import type { UploadRun, WrkRun, WrkScenario } from './report.ts';
+import { median, summarizeUpload, summarizeWrk, uploadTable, wrkTable } from './report.ts';
+import type { UploadRun, WrkRun, WrkScenario, WrkSummary } from './report.ts';
+import { checkRulesApply, refusedText, roundSchedule, ruleCostSection, ruleCostVariants, ruleCostVerdict } from './rule-cost.ts';
+import type { MicroResult } from './rule-micro.ts';
+import { ruleCostYaml } from './rules.ts';
+import type { RuleVariant } from './rules.ts';
 import { ensureTools, formatMachine, machineInfo } from './setup.ts';
 import { streamUpload } from './upload.ts';
 import { runWrk } from './wrk.ts';
@@ -27,6 +34,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const UPLOAD_TIMEOUT_MS = 300_000;
 const WRK_THREADS = 2;
 const DIRECT = 'direct';
+/**
+ * The rule-cost scenario loads processes that just started: over their first
+ * seconds V8 grows its heap and tiers up the hot code, which put the p99 of a
+ * 5 s run after a 2 s warm-up at 14-87 ms, and at 11-28 ms after 10 s.
+ */
+const RULES_MIN_WARMUP_S = 5;
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -61,6 +74,12 @@ interface State {
   faultSkipped: Map<string, string>;
   /** Why a load balancer did not start with its failover config (its log), for the notes. */
   faultStartErrors: Map<string, string>;
+  /** Rule-cost variants left out (did not start, or their rules were not in force), with the reason. */
+  rulesSkipped: Map<string, string>;
+  /** The rule-cost scenario's CPUs, or why it ran unpinned. */
+  rulesPinning?: CpuPlan | string;
+  /** The rules' own code per request, in process (rule-micro.ts), or why it has no figures. */
+  ruleMicro?: MicroResult[] | string;
   /** tsc's output when dist/ did not build. */
   buildError?: string;
 }
@@ -87,15 +106,19 @@ function deadError(lb: Running): string {
   return `${lb.name} is no longer running (${lb.proc.exitInfo ?? 'unknown'})\n${logTail(lb.proc)}`;
 }
 
+/** `label` names the run's row: the load balancer, or the rule variant in the rule-cost scenario; `cpus` pins wrk. */
 async function measureWrk(
   state: State,
   lb: Running,
   round: number,
   scenario: WrkScenario,
   connections: number,
+  label = lb.name.split(' ')[0] as string,
+  cpus?: string,
 ): Promise<WrkRun> {
-  const run: WrkRun = { round, lb: lb.name.split(' ')[0] as string, scenario };
+  const run: WrkRun = { round, lb: label, scenario };
   const sampler = new TreeSampler(lb.proc.pid);
+  const other = new OtherLoad();
   try {
     run.wrk = await runWrk({
       url: lb.url,
@@ -103,6 +126,7 @@ async function measureWrk(
       connections,
       durationS: state.opts.durationS,
       latency: true,
+      cpus,
     });
   } catch (err) {
     run.error = errorText(err);
@@ -110,17 +134,25 @@ async function measureWrk(
   const sample = sampler.stop();
   run.peakRssBytes = sample.peakRssBytes;
   run.cpuCores = sample.cpuCores;
+  run.otherCores = other.stop();
   if (!isAlive(lb.proc)) {
     run.error = deadError(lb);
     delete run.wrk;
+  }
+  // A refused request is answered by weir without a backend: cheaper, so it would flatter the rules.
+  const refused = scenario === 'rules' && run.wrk ? refusedText(run.wrk.socketErrors, run.wrk.non2xx3xx) : undefined;
+  if (refused) {
+    run.error = refused;
+    log(`  RULE COST RUN NOT VALID (${label}, round ${round}): ${refused}`);
   }
   if (run.wrk) {
     const w = run.wrk;
     const errs = w.socketErrors + w.non2xx3xx;
     log(
-      `  ${run.lb} ${scenario}: ${Math.round(w.requestsPerSec)} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, ` +
+      `  ${scenario === 'rules' ? `weir with rules: ${label}` : `${run.lb} ${scenario}`}: ${Math.round(w.requestsPerSec)} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, ` +
         `peak RSS ${mib(sample.peakRssBytes)}, CPU ${(sample.cpuCores * 100).toFixed(0)}%` +
-        (errs > 0 ? `, ${errs} errors` : ''),
+        (errs > 0 ? `, ${errs} errors` : '') +
+        `, other processes ${((run.otherCores ?? 0) * 100).toFixed(0)}% CPU`,
     );
   } else {
     log(`  ${run.lb} ${scenario} FAILED: ${run.error}`);
@@ -197,6 +229,110 @@ async function uploadScenario(state: State): Promise<void> {
   }
 }
 
+/** Runs bench/rule-micro.ts on weir's CPU before any load; its figures, or why there are none. */
+async function ruleMicro(variants: RuleVariant[], ctx: Context, pin: CpuPlan | undefined): Promise<MicroResult[] | string> {
+  const script = path.join(ctx.repoRoot, 'bench', 'rule-micro.ts');
+  const [command, args] = pin ? ['taskset', ['-c', pin.lb, ctx.nodeBin, script, ...variants]] : [ctx.nodeBin, [script, ...variants]];
+  log(`rule cost: the rules' own code, in process (${variants.join(', ')}) ...`);
+  try {
+    const { code, output } = await runCommand(command, args, 120_000);
+    if (code !== 0) return `bench/rule-micro.ts exited with ${code}: ${output.trim().split('\n').slice(-3).join(' ')}`;
+    const results = JSON.parse(output) as MicroResult[];
+    for (const r of results) log(`  ${r.variant}: ${(r.nsPerRequest / 1000).toFixed(2)} µs per request`);
+    return results;
+  } catch (err) {
+    return `bench/rule-micro.ts failed: ${errorText(err)}`;
+  }
+}
+
+/** weir on a CPU of its own, wrk and the backends on the others (pinning.ts); undefined, with the reason in state, when that cannot be done. */
+function pinRuleCost(state: State, backendPid: number): CpuPlan | undefined {
+  const plan = cpuPlan(allowedCpus() ?? []);
+  if (!plan) {
+    state.rulesPinning = 'not pinned: fewer than two CPUs, or no taskset';
+    return undefined;
+  }
+  const problem = pinTree(backendPid, plan.rest);
+  if (problem) {
+    state.rulesPinning = `not pinned: ${problem}`;
+    return undefined;
+  }
+  state.rulesPinning = plan;
+  return plan;
+}
+
+/** One weir of the rule-cost scenario, pinned, its rules checked; undefined (and the variant skipped) when that fails. */
+async function startRuleInstance(
+  state: State,
+  variant: RuleVariant,
+  upstreams: Parameters<typeof startLb>[2],
+  pin: CpuPlan | undefined,
+): Promise<{ lb: Running; rss: number } | undefined> {
+  let lb: Running | undefined;
+  try {
+    lb = await startWeirWith(`rules-${variant}`, (port) => ruleCostYaml(port, upstreams, variant), state.ctx);
+    const pinError = pin && pinTree(lb.proc.pid, pin.lb);
+    if (pinError) throw new Error(`cannot pin it: ${pinError}`);
+    const rss = treeRssBytes(lb.proc.pid);
+    const problem = await checkRulesApply(lb.url, variant);
+    if (problem) throw new Error(`its rules are not in force: ${problem}`);
+    log(`weir (rules: ${variant}) ready on ${lb.url} (pid ${lb.proc.pid}, RSS ${mib(rss)})`);
+    return { lb, rss };
+  } catch (err) {
+    if (lb) await stopProcess(lb.proc, 15_000);
+    state.rulesSkipped.set(variant, `skipped: ${errorText(err).split('\n')[0]}`);
+    log(`SKIPPING weir with rules "${variant}": ${errorText(err)}`);
+    return undefined;
+  }
+}
+
+async function ruleCostScenario(state: State, backends: { proc: Running; upstreams: Parameters<typeof startLb>[2] }): Promise<void> {
+  const { opts } = state;
+  const variants = ruleCostVariants(opts.rulesBreakdown);
+  const pin = pinRuleCost(state, backends.proc.proc.pid);
+  log(typeof state.rulesPinning === 'string' ? `rule cost: ${state.rulesPinning}` : `rule cost: weir on CPU ${pin?.lb}, wrk and backends on ${pin?.rest}`);
+  state.ruleMicro = await ruleMicro(variants, state.ctx, pin);
+  const startRss: Record<string, number[]> = {};
+  for (let round = 1; round <= opts.rounds; round++) {
+    // Fresh processes every round: two weir processes with the same config
+    // measured several percent apart for their whole life, so one pair of
+    // processes would measure that rather than the rules.
+    const running = new Map<RuleVariant, Running>();
+    try {
+      for (const variant of variants) {
+        if (state.rulesSkipped.has(variant)) continue;
+        const started = await startRuleInstance(state, variant, backends.upstreams, pin);
+        if (!started) continue;
+        running.set(variant, started.lb);
+        (startRss[variant] ??= []).push(started.rss);
+      }
+      for (const variant of roundSchedule([...running.keys()], round)) {
+        const lb = running.get(variant);
+        if (!lb) continue;
+        log(`rule cost round ${round}/${opts.rounds}: ${variant}`);
+        if (!isAlive(lb.proc)) {
+          state.wrkRuns.push({ round, lb: variant, scenario: 'rules', error: deadError(lb) });
+          continue;
+        }
+        try {
+          const durationS = Math.max(opts.warmupS, RULES_MIN_WARMUP_S);
+          await runWrk({ url: lb.url, threads: WRK_THREADS, connections: 64, durationS, latency: false, cpus: pin?.rest });
+        } catch (err) {
+          log(`  ${variant} warm-up failed: ${errorText(err)}`);
+        }
+        await measureWrk(state, lb, round, 'rules', 64, variant, pin?.rest);
+      }
+    } finally {
+      await Promise.all([...running.values()].map((lb) => stopProcess(lb.proc, 15_000)));
+    }
+  }
+  state.startRss.rules = Object.fromEntries(Object.entries(startRss).map(([variant, values]) => [variant, median(values)]));
+}
+
+function ruleCostSummaries(state: State): WrkSummary[] {
+  return ruleCostVariants(state.opts.rulesBreakdown).flatMap((v) => summarizeWrk(state.wrkRuns, v, 'rules') ?? []);
+}
+
 /**
  * weir is measured as it is deployed: the compiled dist/, not the TypeScript
  * sources that Node strips types from on the fly. Returns tsc's output when the
@@ -264,9 +400,26 @@ function report(state: State, machineText: string, fatal: string | undefined): s
     ['throughput', `Throughput: wrk -t${WRK_THREADS} -c64 -d${opts.durationS}s --latency, ${rounds}`],
     ['memory256', `Memory at 256 connections: wrk -t${WRK_THREADS} -c256 -d${opts.durationS}s --latency, ${rounds}`],
   ] as const) {
-    if (opts.faultOnly) break;
+    if (!opts.throughput) break;
     const summaries = lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, scenario) ?? []);
     out.push(`## ${title}`, '', wrkTable(summaries, missing, lbs, state.startRss.main), '');
+  }
+  if (opts.rules) {
+    const variants = ruleCostVariants(opts.rulesBreakdown);
+    const missing = new Map(state.rulesSkipped);
+    if (state.buildError) for (const v of variants) missing.set(v, 'skipped: dist/ did not build');
+    out.push(
+      ...ruleCostSection({
+        title: `wrk -t${WRK_THREADS} -c64 -d${opts.durationS}s --latency, ${rounds}`,
+        variants,
+        summaries: ruleCostSummaries(state),
+        runs: state.wrkRuns,
+        missing,
+        startRss: state.startRss.rules,
+        pinning: state.rulesPinning,
+        micro: state.ruleMicro,
+      }),
+    );
   }
   if (opts.upload) {
     const rows = [DIRECT, ...lbs];
@@ -298,6 +451,7 @@ function report(state: State, machineText: string, fatal: string | undefined): s
   }
   const notes: string[] = [];
   for (const [lb, why] of state.skipped) if (!(lb === 'weir' && state.buildError)) notes.push(`- ${lb}: ${why}; see the log above.`);
+  for (const [variant, why] of state.rulesSkipped) notes.push(`- weir with rules "${variant}": ${why}; see the log above.`);
   if (state.buildError) {
     const lines = state.buildError.split('\n');
     notes.push(
@@ -367,6 +521,7 @@ async function main(argv: string[]): Promise<number> {
     faultRuns: [],
     faultSkipped: new Map(),
     faultStartErrors: new Map(),
+    rulesSkipped: new Map(),
   };
 
   if (buildError) {
@@ -390,17 +545,21 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`${machineText}\n`);
   log(
     `load balancers: ${opts.only.join(', ')}; ` +
-      (opts.faultOnly ? '' : `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); `) +
+      (opts.throughput || opts.rules ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
+      (opts.rules && opts.warmupS < RULES_MIN_WARMUP_S ? `rule cost warm-up ${RULES_MIN_WARMUP_S}s; ` : '') +
+      `rule cost ${opts.rules ? ruleCostVariants(opts.rulesBreakdown).join(' vs ') : 'skipped'}; ` +
       `upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; ` +
       `backend failure ${opts.fault ? `${opts.faultDurationS}s each` : 'skipped'}; temp dir ${tmp}`,
   );
 
   let fatal: string | undefined;
   try {
-    if (!opts.faultOnly) {
+    const rules = opts.rules && !state.buildError;
+    if (opts.throughput || rules) {
       const backends = await startBackends(ctx);
       log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
-      await loadScenarios(state, backends.upstreams);
+      if (opts.throughput) await loadScenarios(state, backends.upstreams);
+      if (rules) await ruleCostScenario(state, backends);
       await stopProcess(backends.proc.proc);
     }
     if (opts.upload) await uploadScenario(state);
@@ -443,11 +602,15 @@ async function main(argv: string[]): Promise<number> {
     machine,
     options: opts,
     skipped: Object.fromEntries(state.skipped),
+    rulesSkipped: Object.fromEntries(state.rulesSkipped),
+    rulesPinning: state.rulesPinning,
+    ruleMicro: state.ruleMicro,
     fatal,
     summary: {
       throughput: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'throughput') ?? []),
       memory256: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'memory256') ?? []),
       upload: [DIRECT, ...lbs].flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []),
+      rules: opts.rules ? { summaries: ruleCostSummaries(state), verdict: ruleCostVerdict(ruleCostSummaries(state), state.wrkRuns) } : undefined,
     },
     fault: opts.fault
       ? {
@@ -469,7 +632,12 @@ async function main(argv: string[]): Promise<number> {
   // a load balancer that did not start with its failover config is.
   const failedRuns = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns].some((r) => r.error);
   const incomplete =
-    fatal !== undefined || state.skipped.size > 0 || state.faultStartErrors.size > 0 || state.buildError !== undefined || failedRuns;
+    fatal !== undefined ||
+    state.skipped.size > 0 ||
+    state.faultStartErrors.size > 0 ||
+    state.rulesSkipped.size > 0 ||
+    state.buildError !== undefined ||
+    failedRuns;
   if (opts.keepTmp || incomplete) log(`temp dir with configs and logs kept: ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
   return incomplete ? 1 : 0;

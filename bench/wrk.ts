@@ -70,6 +70,8 @@ export interface WrkOptions {
   connections: number;
   durationS: number;
   latency: boolean;
+  /** A taskset CPU list to run wrk on (the rule-cost scenario pins it, see pinning.ts). */
+  cpus?: string;
 }
 
 export function wrkArgs(o: WrkOptions): string[] {
@@ -81,7 +83,8 @@ export function wrkArgs(o: WrkOptions): string[] {
 
 /** Runs wrk (bounded: killed 30 s after its duration) and returns the parsed report plus the raw text. */
 export async function runWrk(o: WrkOptions): Promise<WrkResult & { raw: string }> {
-  const { code, output } = await runCommand('wrk', wrkArgs(o), (o.durationS + 30) * 1000);
+  const [command, args] = o.cpus === undefined ? ['wrk', wrkArgs(o)] : ['taskset', ['-c', o.cpus, 'wrk', ...wrkArgs(o)]];
+  const { code, output } = await runCommand(command, args, (o.durationS + 30) * 1000);
   if (code !== 0) throw new Error(`wrk exited with code ${code}:\n${output}`);
   return { ...parseWrkOutput(output), raw: output };
 }
