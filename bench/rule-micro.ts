@@ -55,8 +55,7 @@ function oneRequest(runtime: Runtime): number {
     if (verdict instanceof Promise || verdict.kind !== 'pass') throw new Error('the rate limit refused a request');
   }
   const headers = BACKEND_HEADERS.slice();
-  if (runtime.requestIdHeader) headers.push(runtime.requestIdHeader.lower, context.requestId);
-  for (const step of route.responseSteps) step(headers, context);
+  route.answerHeaders(headers, context);
   return headers.length + plan.upstream.headers.length;
 }
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startBackend, type TestBackend } from './helpers/backends.ts';
+import { startBackend, type BackendHandler, type TestBackend } from './helpers/backends.ts';
 import { rawExchange, send } from './helpers/client.ts';
-import { startWatchedWeir } from './helpers/weir.ts';
+import { startWeirOnApp } from './helpers/weir.ts';
 import { startWeir, type Weir } from '../src/weir.ts';
 
 function rawGet(weir: Weir, path: string, method = 'GET'): Promise<string> {
@@ -17,22 +17,20 @@ describe('firewall', () => {
   let backend: TestBackend;
   let weir: Weir;
   let lines: Array<Record<string, unknown>>;
+  let close: () => Promise<void>;
   before(async () => {
-    backend = await startBackend('app');
-    ({ weir, lines } = await startWatchedWeir({
-      defaults: { firewall: { path_reject: ['/admin', '/**/*.php', { regex: '\\.(env|git)(/|$)' }] } },
-      routes: [
-        { path: '/private', firewall: { ip_allow: ['127.0.0.3', '10.0.0.0/8'] }, service: 'app' },
-        { path: '/limited', firewall: { methods: ['GET', 'HEAD'], max_url_length: 64, max_header_size: '1k', max_body_size: 100 }, service: 'app' },
-        { firewall: { ip_reject: ['127.0.0.2', '2001:db8::/32', '::ffff:127.0.0.4'] }, service: 'app' },
-      ],
-      services: { app: { servers: [backend.address] } },
-    }));
+    ({ backend, weir, lines, close } = await startWeirOnApp(
+      {
+        defaults: { firewall: { path_reject: ['/admin', '/**/*.php', { regex: '\\.(env|git)(/|$)' }] } },
+        routes: [
+          { path: '/private', firewall: { ip_allow: ['127.0.0.3', '10.0.0.0/8'] }, service: 'app' },
+          { path: '/limited', firewall: { methods: ['GET', 'HEAD'], max_url_length: 64, max_header_size: '1k', max_body_size: 100 }, service: 'app' },
+          { firewall: { ip_reject: ['127.0.0.2', '2001:db8::/32', '::ffff:127.0.0.4'] }, service: 'app' },
+        ],
+      },
+    ));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   it('path_reject cannot be bypassed by another spelling of the path', async () => {
     const before = backend.seen.length;
@@ -115,12 +113,12 @@ describe('firewall', () => {
 });
 
 describe('max_body_size while streaming', () => {
-  let backend: TestBackend;
   let weir: Weir;
   let bodies: number[];
+  let close: () => Promise<void>;
   before(async () => {
     bodies = [];
-    backend = await startBackend('app', (req, res) => {
+    const countBody: BackendHandler = (req, res) => {
       let size = 0;
       req.on('data', (chunk: Buffer) => (size += chunk.length));
       req.on('end', () => {
@@ -128,16 +126,10 @@ describe('max_body_size while streaming', () => {
         res.end(`got ${size}`);
       });
       req.on('error', () => undefined);
-    });
-    ({ weir } = await startWatchedWeir({
-      routes: [{ firewall: { max_body_size: '1k' }, service: 'app' }],
-      services: { app: { servers: [backend.address] } },
-    }));
+    };
+    ({ weir, close } = await startWeirOnApp({ routes: [{ firewall: { max_body_size: '1k' }, service: 'app' }] }, countBody));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   it('a declared Content-Length over the limit gets 413 before the backend is asked', async () => {
     const reply = await send(`${weir.url}/up`, { method: 'POST', body: Buffer.alloc(1025) });
@@ -176,18 +168,16 @@ describe('max_body_size while streaming', () => {
 describe('trusted proxies', () => {
   let backend: TestBackend;
   let weir: Weir;
+  let close: () => Promise<void>;
   before(async () => {
-    backend = await startBackend('app');
-    ({ weir } = await startWatchedWeir({
-      trusted_proxies: ['127.0.0.3', '127.0.0.4', '10.0.0.0/8'],
-      routes: [{ firewall: { ip_reject: ['203.0.113.9'] }, request_headers: { set: { 'X-Client': '${client_ip}' } }, service: 'app' }],
-      services: { app: { servers: [backend.address] } },
-    }));
+    ({ backend, weir, close } = await startWeirOnApp(
+      {
+        trusted_proxies: ['127.0.0.3', '127.0.0.4', '10.0.0.0/8'],
+        routes: [{ firewall: { ip_reject: ['203.0.113.9'] }, request_headers: { set: { 'X-Client': '${client_ip}' } }, service: 'app' }],
+      },
+    ));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   it('from a trusted peer, the client is the rightmost untrusted X-Forwarded-For entry', async () => {
     const reply = await send(`${weir.url}/x`, { localAddress: '127.0.0.3', headers: { 'X-Forwarded-For': '198.51.100.1, 192.0.2.5, 10.1.1.1' } });
@@ -205,23 +195,20 @@ describe('trusted proxies', () => {
 });
 
 describe('rate limits in one process', () => {
-  let backend: TestBackend;
   let weir: Weir;
   let lines: Array<Record<string, unknown>>;
+  let close: () => Promise<void>;
   before(async () => {
-    backend = await startBackend('app');
-    ({ weir, lines } = await startWatchedWeir({
-      routes: [
-        { path: '/per-ip', rate_limit: { rate: '1/m', burst: 3 }, service: 'app' },
-        { path: '/per-key', rate_limit: { key: ['header:X-Api-Key', 'route'], rate: '1/h', burst: 1 }, service: 'app' },
-      ],
-      services: { app: { servers: [backend.address] } },
-    }));
+    ({ weir, lines, close } = await startWeirOnApp(
+      {
+        routes: [
+          { path: '/per-ip', rate_limit: { rate: '1/m', burst: 3 }, service: 'app' },
+          { path: '/per-key', rate_limit: { key: ['header:X-Api-Key', 'route'], rate: '1/h', burst: 1 }, service: 'app' },
+        ],
+      },
+    ));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   it('over the burst: 429 with Retry-After and the RateLimit headers; each client has its own bucket', async () => {
     for (let i = 0; i < 3; i++) assert.equal((await send(`${weir.url}/per-ip`, { localAddress: '127.0.0.6' })).status, 200);
@@ -280,19 +267,17 @@ describe('IPv6 and IPv4-mapped clients', () => {
 describe('PROXY protocol through weir', () => {
   let backend: TestBackend;
   let weir: Weir;
+  let close: () => Promise<void>;
   before(async () => {
-    backend = await startBackend('app');
-    ({ weir } = await startWatchedWeir({
-      proxy_protocol: true,
-      trusted_proxies: ['127.0.0.1'],
-      routes: [{ firewall: { ip_reject: ['203.0.113.66'] }, request_headers: { set: { 'X-Client': '${client_ip}' } }, service: 'app' }],
-      services: { app: { servers: [backend.address] } },
-    }));
+    ({ backend, weir, close } = await startWeirOnApp(
+      {
+        proxy_protocol: true,
+        trusted_proxies: ['127.0.0.1'],
+        routes: [{ firewall: { ip_reject: ['203.0.113.66'] }, request_headers: { set: { 'X-Client': '${client_ip}' } }, service: 'app' }],
+      },
+    ));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   function viaProxy(source: string, localAddress = '127.0.0.1'): Promise<string> {
     return new Promise((resolve, reject) => {

@@ -2,9 +2,9 @@
 // redirects and answers of weir's own, with a real backend and real clients.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startBackend, type TestBackend } from './helpers/backends.ts';
+import type { TestBackend } from './helpers/backends.ts';
 import { rawExchange, send } from './helpers/client.ts';
-import { startTestWeir } from './helpers/weir.ts';
+import { startWeirOnApp } from './helpers/weir.ts';
 import type { Weir } from '../src/weir.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -12,32 +12,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 describe('rewriting requests and responses', () => {
   let backend: TestBackend;
   let weir: Weir;
+  let close: () => Promise<void>;
   before(async () => {
-    backend = await startBackend('app');
-    weir = await startTestWeir({
-      defaults: {
-        request_headers: { set: { 'X-Seen-By': 'weir' } },
-        response_headers: { set: { 'X-Content-Type-Options': 'nosniff' } },
-      },
-      routes: [
-        {
-          name: 'headers',
-          path: '/h',
-          request_headers: { set: { 'X-Env': 'prod' }, add: { 'X-Client': '${client_ip} ${method} ${request_uri}' }, remove: ['Cookie'] },
-          response_headers: { set: { 'X-Path': '${path}' }, add: { 'X-Route': '${route}' }, remove: ['X-Backend'] },
-          service: 'app',
+    ({ backend, weir, close } = await startWeirOnApp(
+      {
+        defaults: {
+          request_headers: { set: { 'X-Seen-By': 'weir' } },
+          response_headers: { set: { 'X-Content-Type-Options': 'nosniff' } },
         },
-        { name: 'query', path: '/q', query: { set: { page: 1 }, add: { via: '${route}' }, remove: ['utm'] }, service: 'app' },
-        { name: 'regex', path: '/old', rewrite: { regex: '^/old/(.*)$', to: '/new/$1', add_prefix: '/v2' }, service: 'app' },
-        { name: 'strip', path: '/strip', rewrite: { strip_prefix: true, add_prefix: '/api' }, service: 'app' },
-      ],
-      services: { app: { servers: [backend.address] } },
-    });
+        routes: [
+          {
+            name: 'headers',
+            path: '/h',
+            request_headers: { set: { 'X-Env': 'prod' }, add: { 'X-Client': '${client_ip} ${method} ${request_uri}' }, remove: ['Cookie'] },
+            response_headers: { set: { 'X-Path': '${path}' }, add: { 'X-Route': '${route}' }, remove: ['X-Backend'] },
+            service: 'app',
+          },
+          { name: 'query', path: '/q', query: { set: { page: 1 }, add: { via: '${route}' }, remove: ['utm'] }, service: 'app' },
+          { name: 'regex', path: '/old', rewrite: { regex: '^/old/(.*)$', to: '/new/$1', add_prefix: '/v2' }, service: 'app' },
+          { name: 'strip', path: '/strip', rewrite: { strip_prefix: true, add_prefix: '/api' }, service: 'app' },
+        ],
+      },
+    ));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   it('request_headers set, add with variables and remove; defaults apply first', async () => {
     const reply = await send(`${weir.url}/h/x?a=1`, { method: 'PUT', headers: { 'X-Env': 'dev', Cookie: 'secret=1' } });
@@ -104,24 +102,22 @@ describe('rewriting requests and responses', () => {
 describe('redirects and answers of its own', () => {
   let backend: TestBackend;
   let weir: Weir;
+  let close: () => Promise<void>;
   before(async () => {
-    backend = await startBackend('app');
-    weir = await startTestWeir({
-      trusted_proxies: ['127.0.0.3'],
-      routes: [
-        { host: 'old.example.com', redirect: { to: 'https://new.example.com${request_uri}', status: 308 } },
-        { host: 'secure.example.com', https_redirect: true, service: 'app' },
-        { host: 'example.com', canonical_host: 'www.example.com', service: 'app' },
-        { host: 'www.example.com', service: 'app' },
-        { path: '/maintenance', respond: { status: 503, body: 'Back soon.', headers: { 'Retry-After': 120 } }, response_headers: { set: { 'X-Page': 'maintenance' } } },
-      ],
-      services: { app: { servers: [backend.address] } },
-    });
+    ({ backend, weir, close } = await startWeirOnApp(
+      {
+        trusted_proxies: ['127.0.0.3'],
+        routes: [
+          { host: 'old.example.com', redirect: { to: 'https://new.example.com${request_uri}', status: 308 } },
+          { host: 'secure.example.com', https_redirect: true, service: 'app' },
+          { host: 'example.com', canonical_host: 'www.example.com', service: 'app' },
+          { host: 'www.example.com', service: 'app' },
+          { path: '/maintenance', respond: { status: 503, body: 'Back soon.', headers: { 'Retry-After': 120 } }, response_headers: { set: { 'X-Page': 'maintenance' } } },
+        ],
+      },
+    ));
   });
-  after(async () => {
-    await weir.close();
-    await backend.close();
-  });
+  after(() => close());
 
   it('redirect sends every request to the expanded template', async () => {
     const reply = await send(`${weir.url}/a/b?c=1`, { headers: { Host: 'old.example.com' } });

@@ -24,8 +24,6 @@ export interface ForwardJob {
   service: Service;
   /** The request's facts, as the rules saw them. */
   request: RequestContext;
-  /** Adds weir's headers (request id, response_headers rules) to the backend's answer. */
-  answerHeaders: (headers: string[]) => void;
   upstream: UpstreamRequest;
   hasBody: boolean;
   context: PickContext;
@@ -144,7 +142,7 @@ class Exchange {
     const who = failure.clientSide ? 'client' : `backend ${backend.label}`;
     log.warn(fields, `${failure.status} ${upstream.method} ${req.url}: ${who}: ${failure.reason}`);
     const headers: string[] = [];
-    this.job.answerHeaders(headers);
+    this.job.route.answerHeaders(headers, this.job.request);
     // The rest of an over-long body is not worth reading: close after the answer.
     if (failure.status === 413) headers.push('connection', 'close');
     respondPlain(res, failure.status, undefined, headers);
@@ -202,7 +200,7 @@ class Attempt {
     const headers = responseHeadersForClient(rawHeaders);
     const sticky = service.stickyCookie(this.#backend);
     if (sticky !== undefined) headers.push('set-cookie', sticky);
-    job.answerHeaders(headers);
+    job.route.answerHeaders(headers, job.request);
     job.res.writeHead(statusCode, statusText || undefined, headers);
     return true;
   }

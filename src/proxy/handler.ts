@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
+import type { HeaderEdit } from '../middleware/headers.ts';
 import type { RequestContext } from '../middleware/types.ts';
 import { checkRateLimits, type RateVerdict } from '../ratelimit/rate-limit.ts';
-import type { CompiledRoute, Runtime } from '../runtime/compile.ts';
+import type { Runtime } from '../runtime/compile.ts';
 import { planRequest, type ClientRequest, type Refused, type RequestPlan } from '../runtime/plan-request.ts';
 import { proxySource } from '../server/http-listener.ts';
 import type { PickContext } from '../upstream/balancers/index.ts';
@@ -39,7 +40,7 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         refuse(plan, runtime, req, (status, headers, body) => respondPlain(res, status, body, headers));
         return;
       }
-      afterRateLimits(plan, runtime, req, (verdict) => {
+      afterRateLimits(plan, req, (verdict) => {
         // While Redis was asked, the client may have gone.
         if (res.destroyed) return;
         if (verdict.kind !== 'pass') {
@@ -48,8 +49,8 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         }
         if (plan.kind === 'forward') pickAndForward(plan, runtime, req, res);
         else if (plan.kind === 'redirect') {
-          respondPlain(res, plan.status, `Redirecting to ${plan.location}`, answerHeaders(runtime, plan.context, plan.route, ['location', plan.location]));
-        } else respond(res, plan.status, answerHeaders(runtime, plan.context, plan.route, plan.headers), plan.body);
+          respondPlain(res, plan.status, `Redirecting to ${plan.location}`, withHeaders(plan.route.answerHeaders, plan.context, ['location', plan.location]));
+        } else respond(res, plan.status, withHeaders(plan.route.answerHeaders, plan.context, plan.headers), plan.body);
       });
     } catch (error) {
       internalError(error, req, () => respondPlain(res, 500));
@@ -59,11 +60,11 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
   function pickAndForward(plan: Extract<RequestPlan, { kind: 'forward' }>, runtime: Runtime, req: IncomingMessage, res: ServerResponse): void {
     const { route, service } = plan;
     const context = pickContext(req, plan.context);
-    const job = { req, res, route, service, request: plan.context, answerHeaders: answerHeaderEdit(runtime, plan.context, route), upstream: plan.upstream, hasBody: plan.hasBody, context, transport, log };
+    const job = { req, res, route, service, request: plan.context, upstream: plan.upstream, hasBody: plan.hasBody, context, transport, log };
     const backend = service.pick(context);
     if (backend === 'none available') {
       log.warn({ status: 503, route: route.name, service: service.name, url: req.url }, `503 ${req.method} ${req.url}: no backend of service "${service.name}" is available`);
-      respondPlain(res, 503, NO_BACKEND_BODY, answerHeaders(runtime, plan.context, undefined, []));
+      respondPlain(res, 503, NO_BACKEND_BODY, withHeaders(runtime.stampRequestId, plan.context, []));
     } else if (backend === 'all busy') {
       void service.waitForRoom(context).then((freed) => {
         if (res.destroyed) return;
@@ -72,7 +73,7 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
           return;
         }
         log.warn({ status: 503, route: route.name, service: service.name, url: req.url }, `503 ${req.method} ${req.url}: every backend of service "${service.name}" is at max_connections and the queue is full or timed out`);
-        respondPlain(res, 503, undefined, answerHeaders(runtime, plan.context, undefined, ['retry-after', '1']));
+        respondPlain(res, 503, undefined, withHeaders(runtime.stampRequestId, plan.context, ['retry-after', '1']));
       });
     } else {
       forward(job, backend);
@@ -91,11 +92,11 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
         refuse(plan, runtime, req, answer);
         return;
       }
-      afterRateLimits(plan, runtime, req, (verdict) => {
+      afterRateLimits(plan, req, (verdict) => {
         if (socket.destroyed) return;
         if (verdict.kind !== 'pass') refuse(rateLimited(verdict, plan), runtime, req, answer);
-        else if (plan.kind === 'redirect') answer(plan.status, answerHeaders(runtime, plan.context, plan.route, ['location', plan.location]));
-        else if (plan.kind === 'respond') socket.end(responseBytes(plan.status, answerHeaders(runtime, plan.context, plan.route, plan.headers), plan.body));
+        else if (plan.kind === 'redirect') answer(plan.status, withHeaders(plan.route.answerHeaders, plan.context, ['location', plan.location]));
+        else if (plan.kind === 'respond') socket.end(responseBytes(plan.status, withHeaders(plan.route.answerHeaders, plan.context, plan.headers), plan.body));
         else tunnel(plan, req, socket, head);
       });
     } catch (error) {
@@ -116,7 +117,7 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
   }
 
   /** Runs `then` with the rate limits' verdict: at once when every limit is local, later when one asks Redis. */
-  function afterRateLimits(plan: Admitted, runtime: Runtime, req: IncomingMessage, then: (verdict: RateVerdict) => void): void {
+  function afterRateLimits(plan: Admitted, req: IncomingMessage, then: (verdict: RateVerdict) => void): void {
     const { route, context } = plan;
     if (route.rateLimits.length === 0) {
       then(PASS);
@@ -130,9 +131,9 @@ export function createProxyHandlers(currentRuntime: () => Runtime, transport: Tr
     verdict.then(then).catch((error: unknown) => internalError(error, req, () => req.socket.destroy()));
   }
 
-  /** Answers a refusal: one log line naming the rule, and one more on the rule's count. */
+  /** Answers a refusal; a rule's refusal is logged in one line naming the rule, and counted. */
   function refuse(plan: Refused, runtime: Runtime, req: IncomingMessage, answer: (status: number, headers: readonly string[], body?: string) => void): void {
-    const headers = answerHeaders(runtime, plan.context, undefined, plan.headers ?? []);
+    const headers = plan.context ? withHeaders(runtime.stampRequestId, plan.context, plan.headers ?? []) : [...(plan.headers ?? [])];
     if (plan.status !== 404 && plan.status !== 400) {
       refusals.count(plan.reason);
       const level = plan.status === 503 ? 'warn' : 'info';
@@ -160,21 +161,11 @@ function rateLimited(verdict: Exclude<RateVerdict, { kind: 'pass' }>, plan: Admi
   return { kind: 'refuse', status: 429, reason: `rate_limit ${verdict.limitId}`, headers: verdict.headers, route: plan.route, context: plan.context };
 }
 
-/** Headers on every answer: the request id, then (for routes that answer) the response_headers rules. */
-function answerHeaders(runtime: Runtime, context: RequestContext | undefined, route: CompiledRoute | undefined, base: readonly string[]): string[] {
+/** `base` followed by what `edit` adds for this request. */
+function withHeaders(edit: HeaderEdit, context: RequestContext, base: readonly string[]): string[] {
   const headers = [...base];
-  if (context) answerHeaderEdit(runtime, context, route)(headers);
+  edit(headers, context);
   return headers;
-}
-
-/** What is done to the headers of an answer to this request; forward.ts applies it to the backend's. */
-function answerHeaderEdit(runtime: Runtime, context: RequestContext, route: CompiledRoute | undefined): (headers: string[]) => void {
-  const idHeader = runtime.requestIdHeader;
-  const steps = route?.responseSteps ?? [];
-  return (headers) => {
-    if (idHeader && context.requestId !== '') headers.push(idHeader.lower, context.requestId);
-    for (const step of steps) step(headers, context);
-  };
 }
 
 function clientFacts(req: IncomingMessage, upgrade?: string): ClientRequest {

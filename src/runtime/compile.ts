@@ -45,8 +45,8 @@ export interface CompiledRoute {
    * query and request header rules of `defaults`, then the route's.
    */
   readonly steps: readonly NamedStep[];
-  /** response_headers of `defaults`, then the route's. */
-  readonly responseSteps: readonly HeaderEdit[];
+  /** Edits the headers of every answer on this route: the request id, then response_headers of `defaults`, then the route's. */
+  readonly answerHeaders: HeaderEdit;
   /**
    * True when a step changes the path: those steps work on the normalized
    * path, so what they match is what the router saw. Otherwise the client's
@@ -68,6 +68,8 @@ export interface Runtime {
   readonly trustedProxies: IpSet | undefined;
   /** The request id header as written, and lower-case for lookups; undefined when ids are off. */
   readonly requestIdHeader: { readonly name: string; readonly lower: string } | undefined;
+  /** Adds the request id to an answer weir gives before a route's rules apply (refusals, 503s). */
+  readonly stampRequestId: HeaderEdit;
 }
 
 export function compileRuntime(config: WeirConfig, registry: BackendRegistry, stores: RateLimitStores, log: Logger): Runtime {
@@ -83,8 +85,10 @@ export function compileRuntime(config: WeirConfig, registry: BackendRegistry, st
     services.set(name, new Service(serviceConfig, backends, log));
     Backend.touch();
   }
+  const requestIdHeader = config.requestIdHeader === undefined ? undefined : { name: config.requestIdHeader, lower: config.requestIdHeader.toLowerCase() };
+  const stampRequestId = compileRequestIdStamp(requestIdHeader?.lower);
   const defaults = compileRuleSet(config.defaults, 'defaults', stores, log);
-  const routes = config.routes.map((route) => compileRoute(config, route, defaults, services, stores, log));
+  const routes = config.routes.map((route) => compileRoute(config, route, defaults, stampRequestId, services, stores, log));
   const router = createRouter(
     routes.map((route) => ({ host: route.config.host, path: route.config.path, methods: route.config.methods, value: route })),
   );
@@ -96,7 +100,24 @@ export function compileRuntime(config: WeirConfig, registry: BackendRegistry, st
     router,
     services,
     trustedProxies: config.trustedProxies.length > 0 ? IpSet.from(config.trustedProxies) : undefined,
-    requestIdHeader: config.requestIdHeader === undefined ? undefined : { name: config.requestIdHeader, lower: config.requestIdHeader.toLowerCase() },
+    requestIdHeader,
+    stampRequestId,
+  };
+}
+
+function compileRequestIdStamp(lowerName: string | undefined): HeaderEdit {
+  if (lowerName === undefined) return () => undefined;
+  return (headers, ctx) => {
+    headers.push(lowerName, ctx.requestId);
+  };
+}
+
+/** One edit for an answer's headers: the request id, then each step in order. */
+function chainHeaderEdits(first: HeaderEdit, rest: readonly HeaderEdit[]): HeaderEdit {
+  if (rest.length === 0) return first;
+  return (headers, ctx) => {
+    first(headers, ctx);
+    for (const edit of rest) edit(headers, ctx);
   };
 }
 
@@ -125,6 +146,7 @@ function compileRoute(
   config: WeirConfig,
   route: RouteConfig,
   defaults: CompiledRules,
+  stampRequestId: HeaderEdit,
   services: ReadonlyMap<string, Service>,
   stores: RateLimitStores,
   log: Logger,
@@ -145,7 +167,7 @@ function compileRoute(
     redirect: compileConditionalRedirect(route),
     action,
     steps: [...pathSteps, ...defaults.steps, ...own.steps],
-    responseSteps: [defaults.responseStep, own.responseStep].filter((step) => step !== undefined),
+    answerHeaders: chainHeaderEdits(stampRequestId, [defaults.responseStep, own.responseStep].filter((step) => step !== undefined)),
     rewritesPath: pathSteps.length > 0,
     maxBodyBytes: smallest(config.defaults.firewall.maxBodyBytes, route.firewall.maxBodyBytes),
     timeouts: action.kind === 'forward' ? { ...action.service.config.timeouts, ...route.timeouts } : NO_TIMEOUTS,

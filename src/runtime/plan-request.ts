@@ -1,3 +1,4 @@
+import type { Redirect } from '../middleware/redirect.ts';
 import { keepOrMakeRequestId } from '../middleware/request-id.ts';
 import type { Refusal, RequestContext, UpstreamRequest } from '../middleware/types.ts';
 import { clientAddressBehindProxies } from '../net/forwarded-for.ts';
@@ -102,11 +103,12 @@ export function planRequest(runtime: Runtime, request: ClientRequest, observe?: 
     if (refusal !== undefined) return { kind: 'refuse', status: refusal.status, reason: `firewall: ${refusal.rule}`, headers: refusal.headers, route, context };
   }
 
-  const redirect = route.redirect?.(context) ?? (route.action.kind === 'redirect' ? route.action.redirect(context) : undefined);
-  if (redirect) return { kind: 'redirect', route, context, status: redirect.status, location: redirect.location };
   const { action } = route;
+  const redirectTo = (redirect: Redirect): RequestPlan => ({ kind: 'redirect', route, context, status: redirect.status, location: redirect.location });
+  if (action.kind === 'redirect') return redirectTo(action.redirect(context));
+  const redirect = route.redirect?.(context);
+  if (redirect) return redirectTo(redirect);
   if (action.kind === 'respond') return { kind: 'respond', route, context, status: action.status, body: action.body, headers: action.headers };
-  if (action.kind !== 'forward') throw new Error('unreachable: a redirect route always redirects');
 
   const upstream: UpstreamRequest = {
     method: request.method,
