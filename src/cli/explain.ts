@@ -3,7 +3,8 @@ import { createLogger } from '../log.ts';
 import type { UpstreamRequest } from '../middleware/types.ts';
 import { RateLimitStores } from '../ratelimit/stores.ts';
 import { compileRuntime, type CompiledRoute } from '../runtime/compile.ts';
-import { planRequest, upstreamTarget } from '../runtime/plan-request.ts';
+import { upstreamTarget } from '../http/request-target.ts';
+import { planRequest } from '../runtime/plan-request.ts';
 import { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
 

@@ -3,7 +3,7 @@
 // request, to a URL template).
 
 import type { RouteConfig } from '../config/types.ts';
-import { firstHeaderValue } from '../proxy/header-name.ts';
+import { firstHeaderValue } from '../http/header-name.ts';
 import { compileTemplate } from './template.ts';
 import type { RequestContext } from './types.ts';
 

@@ -5,14 +5,14 @@ import type { TimeoutsConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { RequestContext, UpstreamRequest } from '../middleware/types.ts';
 import type { CompiledRoute } from '../runtime/compile.ts';
-import { upstreamTarget } from '../runtime/plan-request.ts';
+import { upstreamTarget } from '../http/request-target.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { PickContext } from '../upstream/balancers/index.ts';
 import type { Service } from '../upstream/service.ts';
 import { BodyLimit } from './body-limit.ts';
 import { classifyForwardError, type ForwardFailure } from './errors.ts';
-import { responseHeadersForClient } from './request-head.ts';
-import { respondPlain } from './respond.ts';
+import { responseHeadersForClient } from '../http/request-head.ts';
+import { respondPlain } from '../http/respond.ts';
 import { mayRetry, type AttemptFailure } from './retry-policy.ts';
 import type { Transport } from './transport.ts';
 

@@ -12,7 +12,7 @@ import type { PickContext } from '../upstream/balancers/index.ts';
 import { NO_BACKEND_BODY } from './errors.ts';
 import { forward } from './forward.ts';
 import type { RefusalCounter } from './refusals.ts';
-import { plainResponseBytes, respond, respondPlain, responseBytes } from './respond.ts';
+import { plainResponseBytes, respond, respondPlain, responseBytes } from '../http/respond.ts';
 import type { Transport } from './transport.ts';
 import { openTunnel } from './tunnel.ts';
 

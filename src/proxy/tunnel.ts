@@ -4,10 +4,10 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
 import type { UpstreamRequest } from '../middleware/types.ts';
 import type { CompiledRoute } from '../runtime/compile.ts';
-import { upstreamTarget } from '../runtime/plan-request.ts';
+import { upstreamTarget } from '../http/request-target.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { Service } from '../upstream/service.ts';
-import { plainResponseBytes } from './respond.ts';
+import { plainResponseBytes } from '../http/respond.ts';
 
 export interface TunnelJob {
   req: IncomingMessage;

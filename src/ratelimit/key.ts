@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RateLimitKeyPart } from '../config/types.ts';
-import { firstHeaderValue } from '../proxy/header-name.ts';
+import { firstHeaderValue } from '../http/header-name.ts';
 
 /** What a rate limit key may be made of, for one request. */
 export interface KeyFacts {

@@ -2,9 +2,10 @@ import type { Redirect } from '../middleware/redirect.ts';
 import { keepOrMakeRequestId } from '../middleware/request-id.ts';
 import type { Refusal, RequestContext, UpstreamRequest } from '../middleware/types.ts';
 import { clientAddressBehindProxies } from '../net/forwarded-for.ts';
-import { appendForwardingHeaders, readClientRequestHead } from '../proxy/request-head.ts';
+import { appendForwardingHeaders, readClientRequestHead } from '../http/request-head.ts';
 import { hostFromHeader } from '../routing/host.ts';
 import { normalizePath } from '../routing/normalize-path.ts';
+import { splitTarget } from '../http/request-target.ts';
 import type { Service } from '../upstream/service.ts';
 import type { CompiledRoute, Runtime } from './compile.ts';
 
@@ -122,22 +123,4 @@ export function planRequest(runtime: Runtime, request: ClientRequest, observe?: 
     observe?.(step.label, upstream);
   }
   return { kind: 'forward', route, service: action.service, why: match.why, context, upstream, hasBody: head.hasBody };
-}
-
-function splitTarget(url: string): { path: string; query: string } | undefined {
-  let rest = url;
-  if (!url.startsWith('/')) {
-    // Absolute-form ("http://host/path"), which clients send to proxies.
-    const match = /^https?:\/\/[^/?#]*/i.exec(url);
-    if (!match) return undefined;
-    rest = url.slice(match[0].length) || '/';
-    if (!rest.startsWith('/')) rest = `/${rest}`;
-  }
-  const q = rest.indexOf('?');
-  return q === -1 ? { path: rest, query: '' } : { path: rest.slice(0, q), query: rest.slice(q + 1) };
-}
-
-/** The path and query as sent on the request line to the backend. */
-export function upstreamTarget(upstream: UpstreamRequest): string {
-  return upstream.query ? `${upstream.path}?${upstream.query}` : upstream.path;
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Address } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { ProxyHandlers } from '../proxy/handler.ts';
-import { plainResponseBytes } from '../proxy/respond.ts';
+import { plainResponseBytes } from '../http/respond.ts';
 import { parseProxyHeader, type ProxySource } from './proxy-protocol.ts';
 
 /** A listening HTTP server that knows how to stop gracefully. */

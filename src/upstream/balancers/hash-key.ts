@@ -1,6 +1,6 @@
 import type { HashKey, PickContext } from './balancer.ts';
 import { hashString } from './hash.ts';
-import { equalsLowercase } from '../../proxy/header-name.ts';
+import { equalsLowercase } from '../../http/header-name.ts';
 
 /** Hashes the configured key of a request; see hashString. */
 export type KeyHasher = (context: PickContext) => number;

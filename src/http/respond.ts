@@ -1,5 +1,5 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import { STATUS_TEXT } from './errors.ts';
+import { STATUS_TEXT } from './status-text.ts';
 
 function statusText(status: number): string {
   return STATUS_TEXT[status] ?? STATUS_CODES[status] ?? 'Error';
