@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfigText } from './load.ts';
+import { defaultClientTimeouts, defaultLimits } from './expected.fixtures.ts';
 import { issuesIn as issuesInFile, yaml } from './issues.fixtures.ts';
 
 const issuesIn = (text: string): string[] => issuesInFile(text, 'course.yaml');
@@ -14,6 +15,9 @@ test('a file with only paths is the course form too', () => {
     [['path /mango', { kind: 'prefix', value: '/mango' }, '/mango', { kind: 'forward', service: 'path /mango' }]],
   );
   assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8080 });
+  // The course has no limits or client timeouts of its own: weir's defaults.
+  assert.deepEqual(config.limits, defaultLimits);
+  assert.deepEqual(config.clientTimeouts, defaultClientTimeouts);
 });
 
 test('hosts are lower-cased; rule maps translate, remove maps by their keys only', () => {

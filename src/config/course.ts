@@ -17,9 +17,9 @@ import * as z from 'zod';
 import { findDuplicateRoutes, type PlacedRoute } from './cross-checks.ts';
 import { absolutePath, headerName, headerValue, hostPattern, ipRange, nonEmptyText, serverAddress, text } from './fields.ts';
 import type { FormReading, PathIssue } from './issue.ts';
-import { listenField, serviceSchema } from './schema.ts';
+import { clientTimeoutsSchema, limitsSchema, listenField, serviceSchema } from './schema.ts';
 import type { RouteConfig, ServiceConfig } from './types.ts';
-import { toRuleSet, toServiceConfig } from './weir-form.ts';
+import { toClientTimeouts, toLimits, toRuleSet, toServiceConfig } from './weir-form.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
 
 // The course writes `remove: { Host: www.mango.com }`: the keys are what is
@@ -69,6 +69,9 @@ export function readCourseForm(value: Record<string, unknown>): FormReading {
       trustedProxies: [],
       proxyProtocol: false,
       requestIdHeader: 'X-Request-Id',
+      // The course has no limits or client timeouts: weir's defaults.
+      limits: toLimits(limitsSchema.parse({})),
+      clientTimeouts: toClientTimeouts(clientTimeoutsSchema.parse({})),
       routes: entries.map((entry) => entry.placed.route),
       services: new Map(entries.map((entry) => [entry.service.name, entry.service])),
     },

@@ -39,10 +39,18 @@ export const emptyRules: RuleSet = {
   rateLimits: [],
 };
 
+/** What `limits` is when the file says nothing of it (or `limits: {}`). */
+export const defaultLimits = { clientConnections: 10_000, pipelinedRequests: 16, upstreamRequests: 4096 } satisfies WeirConfig['limits'];
+
+/** What `client_timeouts` is when the file says nothing of it. */
+export const defaultClientTimeouts = { headerMs: 30_000, bodyIdleMs: 60_000, keepAliveMs: 5000 } satisfies WeirConfig['clientTimeouts'];
+
 /** The top-level keys a file gets when it says nothing of them. */
 export const topLevelDefaults = {
   defaults: emptyRules,
   trustedProxies: [],
   proxyProtocol: false,
   requestIdHeader: 'X-Request-Id',
+  limits: defaultLimits,
+  clientTimeouts: defaultClientTimeouts,
 } satisfies Partial<WeirConfig>;

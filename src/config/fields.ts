@@ -10,7 +10,7 @@ import { parseHostPattern } from './host-pattern.ts';
 import { parseIpRange } from './ip-range.ts';
 import type { Result } from './result.ts';
 import type { HashKey, RateLimitConfig, RateLimitKeyPart } from './types.ts';
-import { parseTemplate } from '../middleware/template.ts';
+import { parseTemplate } from './template-syntax.ts';
 import { parseStatusRange, STATUS_RANGE_PATTERN } from './status-range.ts';
 
 /** A zod transform from one of the small Result-returning parsers. */

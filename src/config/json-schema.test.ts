@@ -63,4 +63,25 @@ test('the JSON Schema describes the keys, defaults and closed objects editors ne
   assert.equal(healthCheck.interval.pattern, '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$');
   assert.deepEqual(healthCheck.expected_statuses.default, ['200-399']);
   assert.equal(service.properties.timeouts.properties.response_headers.default, '60s');
+  // The default timeout depends on the interval, so it is described rather than given.
+  assert.equal(healthCheck.timeout.default, undefined);
+  assert.match(healthCheck.timeout.description, /Default: 2s, or the interval when that is shorter/);
+
+  const { limits, client_timeouts: clientTimeouts } = schema.properties;
+  assert.equal(limits.additionalProperties, false);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(limits.properties).map(([key, value]) => [key, [(value as { default: unknown }).default, (value as { minimum: unknown }).minimum]])),
+    { client_connections: [10_000, 1], pipelined_requests: [16, 0], upstream_requests: [4096, 1] },
+  );
+  assert.equal(clientTimeouts.additionalProperties, false);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(clientTimeouts.properties).map(([key, value]) => [key, (value as { default: unknown }).default])),
+    { header: '30s', body_idle: '60s', keep_alive: '5s' },
+  );
+  for (const section of [limits, clientTimeouts]) {
+    assert.ok(section.description);
+    for (const [key, property] of Object.entries(section.properties)) assert.ok((property as { description?: string }).description, `${key} has a description`);
+  }
+  const redirectStatus = route.properties.redirect.properties.status;
+  assert.deepEqual([redirectStatus.enum, redirectStatus.default], [[301, 302, 307, 308], 302]);
 });

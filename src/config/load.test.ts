@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfigFile, loadConfigObject, loadConfigText, summarizeConfig } from './load.ts';
-import { defaultTimeouts, noRules, server, serviceDefaults, topLevelDefaults } from './expected.fixtures.ts';
+import { defaultClientTimeouts, defaultLimits, defaultTimeouts, noRules, server, serviceDefaults, topLevelDefaults } from './expected.fixtures.ts';
 import { issuesIn, yaml } from './issues.fixtures.ts';
 import { ConfigError } from './types.ts';
 
@@ -159,7 +159,54 @@ test('listen takes IPv6 in brackets and port 0', () => {
   assert.equal(summarizeConfig(config), 'valid weir config: 1 route, 1 service, 1 server, listen [::1]:0');
 });
 
+test('limits and client_timeouts: every key defaulted, {} too, given values replace them', () => {
+  const load = (...top: string[]) => loadConfigText(`${yaml(...top)}${withService()}`, 'weir.yaml');
+  for (const config of [load(), load('limits: {}', 'client_timeouts: {}')]) {
+    assert.deepEqual(config.limits, { clientConnections: 10_000, pipelinedRequests: 16, upstreamRequests: 4096 });
+    assert.deepEqual(config.clientTimeouts, { headerMs: 30_000, bodyIdleMs: 60_000, keepAliveMs: 5000 });
+  }
+
+  const given = load(
+    'limits:',
+    '  client_connections: 500',
+    '  pipelined_requests: 4',
+    '  upstream_requests: 100',
+    'client_timeouts:',
+    '  header: 10s',
+    '  body_idle: 1.5m',
+    '  keep_alive: 750ms',
+  );
+  assert.deepEqual(given.limits, { clientConnections: 500, pipelinedRequests: 4, upstreamRequests: 100 });
+  assert.deepEqual(given.clientTimeouts, { headerMs: 10_000, bodyIdleMs: 90_000, keepAliveMs: 750 });
+
+  // Each key on its own; the others keep their defaults.
+  assert.deepEqual(load('limits: { upstream_requests: 1 }').limits, { ...defaultLimits, upstreamRequests: 1 });
+  assert.deepEqual(load('client_timeouts: { keep_alive: 1m }').clientTimeouts, { ...defaultClientTimeouts, keepAliveMs: 60_000 });
+  // 0: no pipelining, one request at a time.
+  assert.equal(load('limits: { pipelined_requests: 0 }').limits.pipelinedRequests, 0);
+});
+
 // --- Issues, each with its file:line:column and key path ---
+
+test('limits and client_timeouts: wrong values at their position, with their key path', () => {
+  const issues = (...top: string[]) => issuesIn(`${yaml(...top)}${withService()}`);
+  assert.deepEqual(issues('limits:', '  client_connections: 0', '  pipelined_requests: -1', '  upstream_requests: 2.5', '  upstream_request: 3'), [
+    'weir.yaml:2:23: limits.client_connections: must be at least 1',
+    'weir.yaml:3:23: limits.pipelined_requests: must be at least 0',
+    'weir.yaml:4:22: limits.upstream_requests: must be a whole number, not 2.5',
+    'weir.yaml:5:3: limits.upstream_request: unknown key; did you mean "upstream_requests"?',
+  ]);
+  assert.deepEqual(issues('limits: { client_connections: "many" }'), ['weir.yaml:1:31: limits.client_connections: must be a number, not "many"']);
+  assert.deepEqual(issues('client_timeouts:', '  header: 30', '  body_idle: forever', '  keep_alive: 0s', '  idle: 5s'), [
+    'weir.yaml:2:11: client_timeouts.header: 30 needs a unit: write "30s" for seconds or "30ms" for milliseconds (units: ms, s, m, h)',
+    'weir.yaml:3:14: client_timeouts.body_idle: "forever" is not a duration; write a number and a unit (ms, s, m or h), like "500ms" or "5s"',
+    'weir.yaml:4:15: client_timeouts.keep_alive: "0s" is too short; a duration must be at least 1ms',
+    'weir.yaml:5:3: client_timeouts.idle: unknown key',
+  ]);
+  assert.deepEqual(issues('limits: 100'), ['weir.yaml:1:9: limits: must be a mapping, not 100']);
+  assert.deepEqual(issues('client_timeouts:'), ['weir.yaml:1:1: client_timeouts: is empty; expected a mapping (write {} for an empty one)']);
+});
+
 
 test('unknown keys point at the key and suggest the closest known one', () => {
   assert.deepEqual(issuesIn(yaml('routes:', '  - sevice: api', '    service: api', 'services:', '  api:', '    servers: [127.0.0.1:8081]')), [
@@ -237,6 +284,20 @@ test('a health check timeout longer than its interval', () => {
   assert.deepEqual(issuesIn(withService('    health_check: { interval: 1s, timeout: 1500ms }')), [
     'weir.yaml:6:44: services.api.health_check.timeout: 1500ms is longer than the interval (1s); a check must end before the next one starts',
   ]);
+  assert.deepEqual(issuesIn(withService('    health_check: { interval: 1s, timeout: 2s }')), [
+    'weir.yaml:6:44: services.api.health_check.timeout: 2s is longer than the interval (1s); a check must end before the next one starts',
+  ]);
+});
+
+test('the default health check timeout is 2s, or the interval when that is shorter', () => {
+  const check = (line: string) => loadConfigText(withService(line), 'weir.yaml').services.get('api')?.healthCheck;
+  assert.deepEqual([check('    health_check: {}')?.intervalMs, check('    health_check: {}')?.timeoutMs], [5000, 2000]);
+  assert.deepEqual([check('    health_check: { interval: 1s }')?.intervalMs, check('    health_check: { interval: 1s }')?.timeoutMs], [1000, 1000]);
+  assert.equal(check('    health_check: { interval: 500ms }')?.timeoutMs, 500);
+  assert.equal(check('    health_check: { interval: 2s }')?.timeoutMs, 2000);
+  assert.equal(check('    health_check: { interval: 1m }')?.timeoutMs, 2000);
+  assert.equal(check('    health_check: { interval: 1s, timeout: 1s }')?.timeoutMs, 1000);
+  assert.equal(check('    health_check: { interval: 500ms, timeout: 100ms }')?.timeoutMs, 100);
 });
 
 test('unknown service names suggest the closest, or list the services', () => {
@@ -384,6 +445,36 @@ test('YAML syntax errors keep their position', () => {
     'weir.yaml:2:1: the file holds more than one YAML document ("---"); weir reads exactly one',
   ]);
   assert.deepEqual(issuesIn(withRoute('  - service: *name')), ['weir.yaml:2:14: routes[0].service: unknown alias *name; the anchor &name must come before it']);
+});
+
+test('a mapping or a list used as a key is an issue at that key, and nothing is printed', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    assert.deepEqual(issuesIn(yaml('routes:', '  - service: api', 'services:', '  {a: 1}: x', '  api:', '    servers: [127.0.0.1:8081]')), [
+      'weir.yaml:4:3: services: a key must be plain text, not a mapping',
+    ]);
+    // After the first key of a block mapping, the yaml library's own reading is a syntax error; the key's issue replaces it.
+    assert.deepEqual(issuesIn(withService('    [a, b]: 1')), ['weir.yaml:6:5: services.api: a key must be plain text, not a list']);
+    assert.deepEqual(issuesIn(withService('  {a: 1}: x')), ['weir.yaml:6:3: services: a key must be plain text, not a mapping']);
+    assert.deepEqual(issuesIn(withRoute('  - service: api', '    ? - x', '      - y', '    : z')), ['weir.yaml:3:7: routes[0]: a key must be plain text, not a list']);
+    assert.deepEqual(issuesIn(yaml('routes:', '  - { service: api, {x: 1}: y }', 'services:', '  api: { servers: [127.0.0.1:8081] }')), [
+      'weir.yaml:2:21: routes[0]: a key must be plain text, not a mapping',
+    ]);
+    assert.deepEqual(issuesIn(yaml('base: &base { a: 1 }', '*base : x', ...withService().trimEnd().split('\n'))), [
+      'weir.yaml:2:1: a key must be plain text, not a mapping',
+    ]);
+    assert.deepEqual(issuesIn(yaml('[a]: x', '{b: 1}: y')), [
+      'weir.yaml:1:1: a key must be plain text, not a list',
+      'weir.yaml:2:1: a key must be plain text, not a mapping',
+    ]);
+    // process.emitWarning emits on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings.map((warning) => warning.message), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
 });
 
 test('anchors and aliases are followed, and positions still found', () => {

@@ -50,6 +50,16 @@ test('redirect, respond, https_redirect and canonical_host', () => {
   assert.equal(loadConfigText(withRoute('  - redirect: { to: /x }'), 'weir.yaml').routes[0]?.action.kind, 'redirect');
 });
 
+test('a redirect status other than 301, 302, 307 or 308 names the ones allowed', () => {
+  assert.deepEqual(issuesIn(withRoute('  - redirect: { to: /x, status: 303 }')), ['weir.yaml:2:33: routes[0].redirect.status: must be 301, 302, 307 or 308, not 303']);
+  assert.deepEqual(issuesIn(withRoute('  - redirect:', '      to: /x', '      status: "301"')), [
+    'weir.yaml:4:15: routes[0].redirect.status: must be 301, 302, 307 or 308, not "301"',
+  ]);
+  for (const status of [301, 302, 307, 308]) {
+    assert.deepEqual(loadConfigText(withRoute(`  - redirect: { to: /x, status: ${status} }`), 'weir.yaml').routes[0]?.action, { kind: 'redirect', status, to: '/x' });
+  }
+});
+
 test('firewall: addresses, path rules of three kinds, methods and sizes', () => {
   const config = loadConfigText(
     withRoute(

@@ -29,6 +29,7 @@ import {
   textTemplate,
 } from './fields.ts';
 import { formatDuration } from './duration.ts';
+import { describe } from './zod-issues.ts';
 import type { BalanceAlgorithm } from './types.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
@@ -142,7 +143,12 @@ export const defaultsSchema = z
 const redirectSchema = z
   .strictObject({
     to: textTemplate.meta({ description: 'Where to: a URL that may use variables, like "https://www.example.com${request_uri}".' }),
-    status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)], { error: 'must be 301, 302, 307 or 308' }).default(302),
+    // One literal of four values, not a union of four literals: a union would
+    // report only its first branch ("303 is not one of 301").
+    status: z
+      .literal([301, 302, 307, 308], { error: (issue) => `must be 301, 302, 307 or 308, not ${describe(issue.input)}` })
+      .default(302)
+      .meta({ description: 'The redirect status: 301 or 308 (permanent), 302 or 307 (temporary); 307 and 308 keep the method and body.' }),
   })
   .meta({ title: 'Redirect', description: 'Answer every request with a redirect.' });
 
@@ -216,6 +222,9 @@ export const routeSchema = z
   })
   .meta({ title: 'Route', description: 'Which requests go to which service, and what is changed on the way.' });
 
+/** A health check's timeout when none is written, unless the interval is shorter. */
+const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 2000;
+
 export const healthCheckSchema = z
   .strictObject({
     type: z.enum(['http', 'tcp']).default('http').meta({ description: 'http sends a request and checks the answer; tcp only checks that a connection opens.' }),
@@ -224,7 +233,9 @@ export const healthCheckSchema = z
     host: nonEmptyText.optional().meta({ description: 'Host header to send. Default: the server\'s own address.' }),
     expected_body: nonEmptyText.optional().meta({ description: 'Text the answer\'s body must contain to pass.' }),
     interval: duration.prefault('5s').meta({ description: 'Time between checks of one server: a number and a unit (ms, s, m, h).' }),
-    timeout: duration.prefault('2s').meta({ description: 'How long one check may take. Must not exceed interval.' }),
+    timeout: duration.optional().meta({
+      description: `How long one check may take. Must not exceed interval. Default: ${formatDuration(DEFAULT_HEALTH_CHECK_TIMEOUT_MS)}, or the interval when that is shorter.`,
+    }),
     healthy_threshold: z.int().min(1).default(2).meta({ description: 'Consecutive passes that bring a down server back.' }),
     unhealthy_threshold: z.int().min(1).default(3).meta({ description: 'Consecutive failures that take an up server out.' }),
     expected_statuses: z.array(statusRange).min(1).prefault(['200-399']).meta({
@@ -232,7 +243,8 @@ export const healthCheckSchema = z
     }),
   })
   .superRefine((check, ctx) => {
-    if (check.timeout > check.interval) {
+    // Only a timeout that was written can be wrong; the default fits any interval.
+    if (check.timeout !== undefined && check.timeout > check.interval) {
       ctx.addIssue({
         code: 'custom',
         path: ['timeout'],
@@ -240,6 +252,7 @@ export const healthCheckSchema = z
       });
     }
   })
+  .transform(({ timeout, ...check }) => ({ ...check, timeout: timeout ?? Math.min(DEFAULT_HEALTH_CHECK_TIMEOUT_MS, check.interval) }))
   .meta({ title: 'Health check', description: 'Active health checks. Absent: none, every server is taken as up. {} uses every default.' });
 
 export const timeoutsSchema = z
@@ -316,6 +329,30 @@ export const serviceSchema = z
   })
   .meta({ title: 'Service', description: 'A group of interchangeable servers.' });
 
+export const limitsSchema = z
+  .strictObject({
+    client_connections: z.int().min(1).default(10_000).meta({
+      description: 'Client connections open at once. Past it a new connection is closed as soon as it is accepted (as nginx\'s worker_connections).',
+    }),
+    pipelined_requests: z.int().min(0).default(16).meta({
+      description: 'Requests a client may send ahead on one keep-alive connection while one is being served. Past it weir closes the connection after the answers it owes. 0: no pipelining; a request sent ahead closes the connection after the first answer.',
+    }),
+    upstream_requests: z.int().min(1).default(4096).meta({
+      description: 'Requests in flight to backends at once, over all services. Past it weir answers 503 with Retry-After.',
+    }),
+  })
+  .meta({ title: 'Limits', description: 'Bounds on what clients can make weir hold at once. {} uses every default.' });
+
+export const clientTimeoutsSchema = z
+  .strictObject({
+    header: duration.prefault('30s').meta({ description: 'The whole request head must arrive within this; otherwise 408 and the connection is closed.' }),
+    body_idle: duration.prefault('60s').meta({
+      description: 'Longest silence while a request body arrives; then 408. The client\'s fault, never counted against the backend.',
+    }),
+    keep_alive: duration.prefault('5s').meta({ description: 'A keep-alive client connection with no request is closed after this.' }),
+  })
+  .meta({ title: 'Client timeouts', description: 'How long weir waits on clients. {} uses every default.' });
+
 export const weirFileSchema = z
   .strictObject({
     listen: listenField,
@@ -329,6 +366,8 @@ export const weirFileSchema = z
       .union([z.literal(false), z.strictObject({ header: headerName.default('X-Request-Id') })])
       .prefault({})
       .meta({ description: 'The request id header: kept from the client when well formed, otherwise generated; sent to the backend and returned to the client. false turns it off.' }),
+    limits: limitsSchema.prefault({}),
+    client_timeouts: clientTimeoutsSchema.prefault({}),
     defaults: defaultsSchema.optional(),
     routes: z.array(routeSchema).min(1).meta({ description:
         'Routes. The most specific one that fits a request wins (exact host over wildcard, exact path over regex over prefix, longer prefix over shorter), then file order.' }),
@@ -345,3 +384,5 @@ export type ParsedRoute = z.output<typeof routeSchema>;
 export type ParsedRules = z.output<typeof defaultsSchema>;
 export type ParsedService = z.output<typeof serviceSchema>;
 export type ParsedWeirFile = z.output<typeof weirFileSchema>;
+export type ParsedLimits = z.output<typeof limitsSchema>;
+export type ParsedClientTimeouts = z.output<typeof clientTimeoutsSchema>;

@@ -26,6 +26,10 @@ export interface WeirConfig {
   proxyProtocol: boolean;
   /** The request id header kept or generated, sent to the backend and returned; undefined: off. */
   requestIdHeader: string | undefined;
+  /** Bounds on connections and requests held at once. */
+  limits: LimitsConfig;
+  /** How long weir waits on clients. */
+  clientTimeouts: ClientTimeoutsConfig;
   /** Where the config came from, for messages: a file path or "<object>". */
   source: string;
   /**
@@ -37,6 +41,28 @@ export interface WeirConfig {
 }
 
 export type ConfigForm = 'weir' | 'course';
+
+export interface LimitsConfig {
+  /** Client connections open at once; past it a new connection is closed at once. */
+  clientConnections: number;
+  /**
+   * Requests a client may send ahead on one keep-alive connection while one
+   * is served; past it the connection is closed after the answers owed. 0:
+   * no pipelining, a request sent ahead closes the connection after the first answer.
+   */
+  pipelinedRequests: number;
+  /** Requests in flight to backends at once, over all services; past it 503 with Retry-After. */
+  upstreamRequests: number;
+}
+
+export interface ClientTimeoutsConfig {
+  /** The whole request head must arrive within this; otherwise 408 and close. */
+  headerMs: number;
+  /** Longest silence while a request body arrives; then 408 (the client's fault, never the backend's). */
+  bodyIdleMs: number;
+  /** An idle keep-alive client connection is closed after this. */
+  keepAliveMs: number;
+}
 
 export type PathMatch =
   | { kind: 'prefix'; value: string }

@@ -10,8 +10,27 @@ import {
 } from './cross-checks.ts';
 import type { FormReading, PathIssue } from './issue.ts';
 import { isPlainObject } from './plain-object.ts';
-import { routeSchema, weirFileSchema, type ParsedRoute, type ParsedRules, type ParsedService } from './schema.ts';
-import type { HeaderRules, PathMatch, PathRule, RateLimitConfig, RouteAction, RouteConfig, RuleSet, ServiceConfig } from './types.ts';
+import {
+  routeSchema,
+  weirFileSchema,
+  type ParsedClientTimeouts,
+  type ParsedLimits,
+  type ParsedRoute,
+  type ParsedRules,
+  type ParsedService,
+} from './schema.ts';
+import type {
+  ClientTimeoutsConfig,
+  HeaderRules,
+  LimitsConfig,
+  PathMatch,
+  PathRule,
+  RateLimitConfig,
+  RouteAction,
+  RouteConfig,
+  RuleSet,
+  ServiceConfig,
+} from './types.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
 
 export function readWeirForm(value: Record<string, unknown>): FormReading {
@@ -40,10 +59,24 @@ export function readWeirForm(value: Record<string, unknown>): FormReading {
       trustedProxies: file.trusted_proxies,
       proxyProtocol: file.proxy_protocol,
       requestIdHeader: file.request_id === false ? undefined : file.request_id.header,
+      limits: toLimits(file.limits),
+      clientTimeouts: toClientTimeouts(file.client_timeouts),
       routes: file.routes.map(toRouteConfig),
       services: new Map(Object.entries(file.services).map(([name, service]) => [name, toServiceConfig(name, service)])),
     },
   };
+}
+
+export function toLimits(limits: ParsedLimits): LimitsConfig {
+  return {
+    clientConnections: limits.client_connections,
+    pipelinedRequests: limits.pipelined_requests,
+    upstreamRequests: limits.upstream_requests,
+  };
+}
+
+export function toClientTimeouts(timeouts: ParsedClientTimeouts): ClientTimeoutsConfig {
+  return { headerMs: timeouts.header, bodyIdleMs: timeouts.body_idle, keepAliveMs: timeouts.keep_alive };
 }
 
 /** hosts and paths next to routes/services: someone half-way from the course's form to weir's. */

@@ -1,7 +1,7 @@
 // Reads YAML text and keeps the document around, so that an issue found later
 // in the parsed value (by its key path) can be pointed at its line and column.
 
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { KeyPath, PathIssue } from './issue.ts';
 
 export interface Position {
@@ -24,9 +24,16 @@ export function readYaml(text: string): YamlReading {
     return { line, column: col };
   };
 
+  const keys = collectionKeys(doc);
+  // The yaml library misreads a flow mapping or list as a key after the
+  // first entry of a block mapping ("Map comment with trailing content"); the
+  // issue about the key says what is wrong there.
+  const keyStarts = new Set(keys.map((key) => key.start));
+  const errors = doc.errors.filter((error) => !keyStarts.has(error.pos[0]));
+
   // A document with errors is not validated further: its values may not be
   // what the author meant, and every issue about them would be noise.
-  const issues: PositionedIssue[] = doc.errors.map((error) => {
+  const issues: PositionedIssue[] = errors.map((error) => {
     const at = position(error.pos[0]);
     if (error.code === 'DUPLICATE_KEY') {
       const path = keyPathAt(doc, error.pos[0]);
@@ -39,6 +46,9 @@ export function readYaml(text: string): YamlReading {
     return { ...at, path: [], message: `YAML syntax error: ${error.message}` };
   });
   issues.push(...unresolvedAliases(doc, position));
+  issues.push(...keys.map(({ start, path, kind }) => ({ ...position(start), path, message: `a key must be plain text, not ${kind}` })));
+  // Past this point toJS runs, which must never meet a key it would have to
+  // stringify (the yaml library prints a warning for those).
   if (issues.length > 0) return { ok: false, issues };
 
   try {
@@ -118,6 +128,50 @@ function unresolvedAliases(doc: Document, position: (offset: number) => Position
     },
   });
   return issues;
+}
+
+/** A key that is a mapping or a list: where it starts, and the key path of the mapping that holds it. */
+interface CollectionKey {
+  start: number;
+  path: KeyPath;
+  kind: 'a mapping' | 'a list';
+}
+
+/**
+ * Keys that are mappings or lists (`{a: 1}: x`, `[a, b]: x`, `? - a`), also
+ * through an alias. A JS object cannot have them as keys: the yaml library
+ * would stringify them and print a warning, and no key of weir's looks like
+ * that. The path comes from the nodes above rather than from offsets, which
+ * the yaml library gets wrong around such keys.
+ */
+function collectionKeys(doc: Document): CollectionKey[] {
+  const keys: CollectionKey[] = [];
+  visit(doc, {
+    Pair(_key, pair, ancestors) {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      if (!isMap(key) && !isSeq(key)) return undefined;
+      keys.push({ start: startOf(pair.key) ?? 0, path: keyPathOf(doc, ancestors), kind: isMap(key) ? 'a mapping' : 'a list' });
+      // What is inside such a key is not looked at: it is wrong as a whole.
+      return visit.SKIP;
+    },
+  });
+  return keys;
+}
+
+/** The key path of the last of `ancestors` (a chain of nodes from the document down, as `visit` gives them). */
+function keyPathOf(doc: Document, ancestors: readonly unknown[]): KeyPath {
+  const path: KeyPath = [];
+  for (const [index, node] of ancestors.entries()) {
+    const child = ancestors[index + 1];
+    if (child === undefined) break;
+    if (isPair(node)) {
+      const key = isAlias(node.key) ? node.key.resolve(doc) : node.key;
+      path.push(isScalar(key) ? String(key.value) : '?');
+    } else if (isSeq(node)) {
+      path.push(node.items.indexOf(child));
+    }
+  }
+  return path;
 }
 
 function startOf(node: unknown): number | undefined {

@@ -42,7 +42,8 @@ const EXPECTED: Record<string, string> = {
   boolean: 'true or false',
 };
 
-function describe(value: unknown): string {
+/** A value as a message names it: "text", 42, true, a list, a mapping, nothing. */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return `"${value}"`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'a list';
