@@ -6,6 +6,7 @@ import { compileRuntime, type CompiledRoute } from '../runtime/compile.ts';
 import { upstreamTarget } from '../http/request-target.ts';
 import { planRequest } from '../runtime/plan-request.ts';
 import { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
+import { applyBackendSettings } from '../upstream/backend-settings.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
 
 export interface ExplainRequest {
@@ -36,7 +37,9 @@ export async function explainRequest(config: WeirConfig, request: ExplainRequest
 }
 
 async function explainWith(config: WeirConfig, request: ExplainRequest, stores: RateLimitStores): Promise<string> {
-  const runtime = compileRuntime(config, new BackendRegistry(), stores, createLogger(false));
+  const registry = new BackendRegistry();
+  const runtime = compileRuntime(config, registry, stores, createLogger(false));
+  applyBackendSettings(registry, runtime.backendSettings);
   if (request.check) {
     await Promise.all(
       [...runtime.services.values()].map(async (service) => {
@@ -70,7 +73,7 @@ async function explainWith(config: WeirConfig, request: ExplainRequest, stores: 
   if (context && context.requestId) lines.push(`id:       ${runtime.requestIdHeader?.name}: ${context.requestId}`);
   if (plan.kind === 'refuse') {
     if (plan.route) lines.push(`route:    ${plan.route.name}`);
-    lines.push(`verdict:  ${plan.status} (${plan.reason})`);
+    lines.push(`verdict:  ${plan.failure.status} (${plan.failure.reason})`);
     return lines.join('\n');
   }
   const { route } = plan;
@@ -113,7 +116,8 @@ async function explainWith(config: WeirConfig, request: ExplainRequest, stores: 
   lines.push('candidates:');
   for (const backend of service.backends) {
     const role = [backend.backup ? 'backup' : '', backend.weight !== 1 ? `weight ${backend.weight}` : ''].filter(Boolean).join(', ');
-    const state = request.check && check ? `${backend.state}: ${backend.reason}` : check ? 'not checked' : 'taken as up';
+    const state =
+      backend.state === 'draining' || (request.check && check) ? `${backend.state}: ${backend.reason}` : check ? 'not checked' : 'taken as up';
     lines.push(`          ${backend.label}${role ? ` (${role})` : ''}  ${state}`);
   }
   return lines.join('\n');

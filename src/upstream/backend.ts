@@ -1,7 +1,60 @@
 import type { Address } from '../config/types.ts';
 import { PeakEwma } from './peak-ewma.ts';
 
-export type BackendState = 'up' | 'down';
+/**
+ * The one state a backend is in, as logs, `weir explain` and the admin API
+ * name it:
+ *
+ * - `unchecked`: no active check has answered yet, or its service has no
+ *   active checks. Taken as up.
+ * - `up`: active checks pass.
+ * - `down`: active checks failed `unhealthy_threshold` times in a row (the
+ *   very first check decides on its own).
+ * - `ejected`: passive health took it out of rotation until a time.
+ * - `draining`: weight 0 in the config, or drained by an operator. No new
+ *   requests; those in flight finish.
+ *
+ * It is derived from three layers, the top one that applies winning:
+ * draining, then ejected, then what active checks say (HealthState).
+ */
+export type BackendState = 'unchecked' | 'up' | 'down' | 'ejected' | 'draining';
+
+/** What active checks say: the layer under ejection and draining. */
+export type HealthState = 'unchecked' | 'up' | 'down';
+
+/** One entry of a backend's recent history: the state it went into, why, and when (Date.now()). */
+export interface StateChange {
+  readonly state: BackendState;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** A backend's settings from the config, applied by configure(). */
+export interface BackendConfig {
+  /** Share of traffic relative to the others; 0 drains. */
+  readonly weight: number;
+  /** Takes traffic only when no primary backend is available. */
+  readonly backup: boolean;
+  /** Slow-start window, ms (0 = none). */
+  readonly slowStartMs: number;
+}
+
+/** The active check thresholds recordCheck() needs (a HealthCheckConfig has them). */
+export interface CheckThresholds {
+  /** Passes in a row that bring a down backend up. */
+  readonly healthyThreshold: number;
+  /** Failures in a row that take an up backend down. */
+  readonly unhealthyThreshold: number;
+}
+
+/** A change of what active checks say, as recordCheck() reports it. */
+export interface HealthChange {
+  readonly from: HealthState;
+  readonly to: HealthState;
+}
+
+/** How many state changes a backend remembers, for the admin API. */
+const HISTORY_LENGTH = 10;
 
 /** Bumped on every change of any backend's availability, so services know when to rebuild their candidate lists. */
 let availabilityEpoch = 0;
@@ -9,10 +62,20 @@ export function currentAvailabilityEpoch(): number {
   return availabilityEpoch;
 }
 
+/** States in which a backend takes new requests. */
+function serving(state: BackendState): boolean {
+  return state === 'up' || state === 'unchecked';
+}
+
 /**
  * One server of one service. It lives in the BackendRegistry, not in the
  * runtime, so a config reload keeps its health, ejections, latency and
  * in-flight count.
+ *
+ * It is the one owner of its state: active checks, passive health, the
+ * config and an operator each change it only through a method here, which
+ * keeps the reason, the time and a short history, and bumps the
+ * availability epoch so services rebuild their candidate lists.
  */
 export class Backend {
   readonly service: string;
@@ -21,32 +84,35 @@ export class Backend {
   readonly label: string;
   /** undici origin, "http://host:port". */
   readonly origin: string;
-  /** From the config (a reload may change it). 0 drains the backend: no new requests. */
-  weight = 1;
-  /** From the config: takes traffic only when no primary backend is available. */
-  backup = false;
-  /** Slow-start window from the config, ms (0 = none). */
-  slowStartMs = 0;
-
-  #state: BackendState = 'up';
-  /** Why the state last changed, for logs and `weir explain`. */
-  reason = 'not checked yet (taken as up)';
-  /** performance.now() when it last came up, for slow start. */
-  upSince = -Infinity;
   /** Requests sent to this backend whose response has not finished. */
   inflight = 0;
   readonly latency = new PeakEwma();
 
-  /** Whether an active check has ever answered; the first answer sets the state directly. */
-  checked = false;
-  /** Consecutive active-check passes and failures, for the thresholds. */
-  checkPasses = 0;
-  checkFailures = 0;
+  // Settings from the config (configure()).
+  #weight = 1;
+  #backup = false;
+  #slowStartMs = 0;
 
-  /** Passive health: consecutive failed requests, ejections so far, and until when it is ejected (performance.now()). */
-  consecutiveFailures = 0;
-  ejections = 0;
-  ejectedUntil = 0;
+  // The health layer: what active checks say, with their streaks.
+  #health: HealthState = 'unchecked';
+  #healthReason = 'not checked yet (taken as up)';
+  #checkPasses = 0;
+  #checkFailures = 0;
+
+  // The ejection layer: passive health. 0 = not ejected (performance.now() ms otherwise).
+  #ejectedUntil = 0;
+  #ejectionReason = '';
+  #ejections = 0;
+  #failureStreak = 0;
+
+  // The draining layer: an operator's drain (weight 0 drains too, see isDraining()).
+  #drained = false;
+  #drainReason = '';
+
+  /** performance.now() when it last started taking requests again, for slow start. */
+  #upSince = -Infinity;
+  #since = Date.now();
+  readonly #history: StateChange[] = [];
 
   constructor(service: string, address: Address) {
     this.service = service;
@@ -56,51 +122,262 @@ export class Backend {
     this.origin = `http://${this.label}`;
   }
 
+  // ---- Reading the state ----
+
+  /** The state now. */
   get state(): BackendState {
-    return this.#state;
+    return this.stateAt(performance.now());
   }
 
-  set state(next: BackendState) {
-    if (next === this.#state) return;
-    this.#state = next;
-    if (next === 'up') this.upSince = performance.now();
-    availabilityEpoch++;
+  /** The state at `now` (performance.now() ms): an ejection may have run out by then. */
+  stateAt(now: number): BackendState {
+    return this.#derive(this.isEjected(now));
   }
 
-  /** Whether passive health has ejected it at `now`. */
+  /** What active checks say, whatever the layers above. */
+  get health(): HealthState {
+    return this.#health;
+  }
+
+  /** Why it is in its current state, for logs, `weir explain` and the admin API. */
+  get reason(): string {
+    return this.reasonAt(performance.now());
+  }
+
+  /** Why it is in its state at `now`: the reason kept by the layer on top. */
+  reasonAt(now: number): string {
+    if (this.isDraining()) return this.#drained ? this.#drainReason : `weight ${this.#weight} in the config`;
+    if (this.isEjected(now)) return this.#ejectionReason;
+    return this.#healthReason;
+  }
+
+  /** Date.now() of its last change of state. */
+  get since(): number {
+    return this.#since;
+  }
+
+  /** Its last changes of state, oldest first (at most 10). */
+  get history(): readonly StateChange[] {
+    return this.#history;
+  }
+
+  get weight(): number {
+    return this.#weight;
+  }
+
+  get backup(): boolean {
+    return this.#backup;
+  }
+
+  get slowStartMs(): number {
+    return this.#slowStartMs;
+  }
+
+  /** performance.now() when it last started taking requests again (-Infinity: since it was created). */
+  get upSince(): number {
+    return this.#upSince;
+  }
+
+  /** Until when passive health ejected it (performance.now() ms); 0 when it is not ejected. */
+  get ejectedUntil(): number {
+    return this.#ejectedUntil;
+  }
+
+  /** How many times passive health has ejected it; each ejection lasts longer. */
+  get ejections(): number {
+    return this.#ejections;
+  }
+
+  /** Failed requests in a row, for passive health. */
+  get failureStreak(): number {
+    return this.#failureStreak;
+  }
+
+  /** Whether an operator drained it (weight 0 drains too, see isDraining()). */
+  get drained(): boolean {
+    return this.#drained;
+  }
+
+  /** Weight 0 or drained: no new requests. */
+  isDraining(): boolean {
+    return this.#drained || this.#weight <= 0;
+  }
+
+  /** Whether passive health has it out at `now`. */
   isEjected(now: number): boolean {
-    return this.ejectedUntil > now;
+    return this.#ejectedUntil > now;
   }
 
-  eject(until: number): void {
-    this.ejectedUntil = until;
-    this.ejections++;
-    availabilityEpoch++;
-  }
-
-  /** Ends an ejection early (an active check passed) or records that it ran out. */
-  endEjection(): void {
-    if (this.ejectedUntil === 0) return;
-    this.ejectedUntil = 0;
-    this.upSince = performance.now();
-    availabilityEpoch++;
-  }
-
-  /** Up, not ejected, and not drained. */
+  /** Whether it may take a new request at `now`: unchecked or up, not ejected, not draining. */
   isAvailable(now: number): boolean {
-    return this.#state === 'up' && this.weight > 0 && !this.isEjected(now);
+    return serving(this.stateAt(now));
   }
 
   /** The weight to balance by at `now`: the configured weight, ramped up from 10% during slow start. */
   effectiveWeight(now: number): number {
-    if (this.slowStartMs <= 0) return this.weight;
-    const since = now - this.upSince;
-    if (since >= this.slowStartMs) return this.weight;
-    return this.weight * Math.max(0.1, since / this.slowStartMs);
+    if (this.#slowStartMs <= 0) return this.#weight;
+    const since = now - this.#upSince;
+    if (since >= this.#slowStartMs) return this.#weight;
+    return this.#weight * Math.max(0.1, since / this.#slowStartMs);
   }
 
-  /** Invalidates every service's candidate list, for changes made outside the setters (config weights). */
-  static touch(): void {
+  // ---- The config ----
+
+  /**
+   * Applies a config's settings (the apply step calls this, never compile).
+   * True when something changed; only then do services rebuild their lists.
+   */
+  configure(config: BackendConfig, now = performance.now()): boolean {
+    if (config.weight === this.#weight && config.backup === this.#backup && config.slowStartMs === this.#slowStartMs) return false;
+    const before = this.stateAt(now);
+    this.#weight = config.weight;
+    this.#backup = config.backup;
+    this.#slowStartMs = config.slowStartMs;
+    this.#changed(before, now);
+    return true;
+  }
+
+  // ---- Active checks ----
+
+  /**
+   * Counts one active check. The first answer (while unchecked) sets the
+   * state directly, so weir knows who is up before it takes traffic; after
+   * that it takes `unhealthyThreshold` failures in a row to go down and
+   * `healthyThreshold` passes in a row to come back. Returns the change, if
+   * any, for the checker to log.
+   */
+  recordCheck(passed: boolean, detail: string, thresholds: CheckThresholds, now = performance.now()): HealthChange | undefined {
+    if (passed) {
+      this.#checkFailures = 0;
+      this.#checkPasses++;
+    } else {
+      this.#checkPasses = 0;
+      this.#checkFailures++;
+    }
+    const from = this.#health;
+    let to = from;
+    if (from === 'unchecked') to = passed ? 'up' : 'down';
+    else if (from === 'down' && passed && this.#checkPasses >= thresholds.healthyThreshold) to = 'up';
+    else if (from === 'up' && !passed && this.#checkFailures >= thresholds.unhealthyThreshold) to = 'down';
+    if (to === from) return undefined;
+    this.#setHealth(to, from === 'unchecked' && passed ? `first check: ${detail}` : detail, now);
+    return { from, to };
+  }
+
+  /**
+   * Its service no longer checks it (a reload removed `health_check`): back
+   * to unchecked, taken as up, with the streaks cleared, so a backend that
+   * was down is not left down with nothing to bring it back. Call it after
+   * stop() on the checker that was checking it: stop() drops the results of
+   * probes still in flight, which would otherwise land after this.
+   */
+  stopActiveChecks(reason: string, now = performance.now()): void {
+    this.#checkPasses = 0;
+    this.#checkFailures = 0;
+    if (this.#health !== 'unchecked') this.#setHealth('unchecked', reason, now);
+  }
+
+  #setHealth(health: HealthState, reason: string, now: number): void {
+    const before = this.stateAt(now);
+    this.#health = health;
+    this.#healthReason = reason;
+    this.#changed(before, now);
+  }
+
+  // ---- Passive health ----
+
+  /** A request succeeded: the failure streak starts over. */
+  recordSuccess(): void {
+    this.#failureStreak = 0;
+  }
+
+  /** A request failed; returns the failure streak, this one included. */
+  recordFailure(): number {
+    return ++this.#failureStreak;
+  }
+
+  /** Passive health let it stay in although its streak called for an ejection: the streak starts over. */
+  forgiveFailures(): void {
+    this.#failureStreak = 0;
+  }
+
+  /** Takes it out until `until` (performance.now() ms); counts the ejection and clears the streak. */
+  eject(until: number, reason: string, now = performance.now()): void {
+    const before = this.stateAt(now);
+    this.#ejectedUntil = until;
+    this.#ejectionReason = reason;
+    this.#ejections++;
+    this.#failureStreak = 0;
+    this.#changed(before, now);
+  }
+
+  /** Ends an ejection early (an active check passed). False when it was not ejected. */
+  endEjection(reason: string, now = performance.now()): boolean {
+    if (this.#ejectedUntil === 0) return false;
+    this.#clearEjection(reason, Math.min(now, this.#ejectedUntil));
+    return true;
+  }
+
+  /**
+   * Records that its ejection ran out by `now`, if it did; true then. Slow
+   * start counts from the moment it ran out, not from when this noticed.
+   */
+  expireEjection(now: number): boolean {
+    if (this.#ejectedUntil === 0 || this.#ejectedUntil > now) return false;
+    this.#clearEjection(`ejection over`, this.#ejectedUntil);
+    return true;
+  }
+
+  #clearEjection(reason: string, at: number): void {
+    const before = this.#derive(true);
+    this.#ejectedUntil = 0;
+    this.#ejectionReason = reason;
+    // Failures of requests that were in flight when it was ejected say nothing about it now.
+    this.#failureStreak = 0;
+    this.#changed(before, at);
+  }
+
+  // ---- An operator ----
+
+  /** No new requests until enable(); those in flight finish. Survives config reloads (the backend object does). */
+  drain(reason: string, now = performance.now()): void {
+    if (this.#drained) return;
+    const before = this.stateAt(now);
+    this.#drained = true;
+    this.#drainReason = reason;
+    this.#changed(before, now);
+  }
+
+  /** Undoes drain(). A backend of weight 0 stays draining. */
+  enable(reason: string, now = performance.now()): void {
+    if (!this.#drained) return;
+    const before = this.stateAt(now);
+    this.#drained = false;
+    this.#drainReason = reason;
+    this.#changed(before, now);
+  }
+
+  // ---- The one place a change is recorded ----
+
+  #derive(ejected: boolean): BackendState {
+    if (this.isDraining()) return 'draining';
+    if (ejected) return 'ejected';
+    return this.#health;
+  }
+
+  /**
+   * After any change: a backend that starts taking requests again ramps up
+   * from there (slow start); a new state goes into the history with its
+   * reason; services rebuild their candidate lists.
+   */
+  #changed(before: BackendState, now: number): void {
+    const after = this.stateAt(now);
+    if (after !== before) {
+      if (serving(after) && !serving(before)) this.#upSince = now;
+      this.#since = Date.now();
+      this.#history.push({ state: after, reason: this.reasonAt(now), at: this.#since });
+      if (this.#history.length > HISTORY_LENGTH) this.#history.shift();
+    }
     availabilityEpoch++;
   }
 }

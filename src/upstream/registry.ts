@@ -1,28 +1,57 @@
 import type { Address } from '../config/types.ts';
 import { Backend } from './backend.ts';
 
+function keyOf(service: string, address: Address): string {
+  return `${service}\u0000${address.host}\u0000${address.port}`;
+}
+
 /**
- * Backends by service and address. A reload asks the registry again for the
- * same service and address and gets the same object back, with its health and
- * in-flight count intact.
+ * Backends by service and address, the live ones. A reload looks up the same
+ * service and address and gets the same object back, with its health,
+ * ejections and in-flight count intact.
+ *
+ * Compiling a config only looks up (lookup() changes nothing live); applying
+ * it adopts the backends it uses (adopt()). A compiled config that is never
+ * applied leaves the registry as it was.
  */
 export class BackendRegistry {
-  readonly #backends = new Map<string, Backend>();
+  #live = new Map<string, Backend>();
+  /**
+   * Made by lookup() and not adopted yet, so that a config naming the same
+   * server twice gets one object. adopt() clears the list; a runtime that is
+   * never applied leaves only these behind (not live, and handed out again
+   * by the next lookup of the same server).
+   */
+  readonly #pending = new Map<string, Backend>();
 
-  get(service: string, address: Address): Backend {
-    const key = `${service}\u0000${address.host}\u0000${address.port}`;
-    let backend = this.#backends.get(key);
-    if (!backend) {
-      backend = new Backend(service, address);
-      this.#backends.set(key, backend);
-    }
+  /** The live backend for this service and address, or a new one that is not registered until adopt(). */
+  lookup(service: string, address: Address): Backend {
+    const key = keyOf(service, address);
+    const known = this.#live.get(key) ?? this.#pending.get(key);
+    if (known) return known;
+    const backend = new Backend(service, address);
+    this.#pending.set(key, backend);
     return backend;
   }
 
-  /** Forgets backends no live service uses any more. */
-  retain(inUse: ReadonlySet<Backend>): void {
-    for (const [key, backend] of this.#backends) {
-      if (!inUse.has(backend)) this.#backends.delete(key);
+  /** Makes exactly `inUse` the live backends: registers the new ones, forgets the ones no service uses any more. */
+  adopt(inUse: Iterable<Backend>): void {
+    const live = new Map<string, Backend>();
+    for (const backend of inUse) {
+      const key = keyOf(backend.service, backend.address);
+      if (!live.has(key)) live.set(key, backend);
     }
+    this.#live = live;
+    this.#pending.clear();
+  }
+
+  /** The live backend for this service and address, if there is one (for the admin API). */
+  get(service: string, address: Address): Backend | undefined {
+    return this.#live.get(keyOf(service, address));
+  }
+
+  /** Every live backend. */
+  backends(): IterableIterator<Backend> {
+    return this.#live.values();
   }
 }

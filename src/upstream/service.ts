@@ -6,7 +6,7 @@ import { PassiveHealth } from './health/passive-health.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { cookieValue, stickyCookie, stickyId } from './sticky.ts';
 
-/** Why pick() found no backend: none may take requests (503), or all are at max_connections (queue). */
+/** Why pick() or pickRetry() found no backend: none may take requests (503), or all are at max_connections (queue). */
 export type NoBackend = 'none available' | 'all busy';
 
 interface Waiter {
@@ -64,11 +64,10 @@ export class Service {
   #rebuild(now: number): void {
     let nextChange = Infinity;
     for (const backend of this.backends) {
-      if (backend.ejectedUntil === 0) continue;
-      if (backend.ejectedUntil <= now) backend.endEjection();
-      else nextChange = Math.min(nextChange, backend.ejectedUntil);
+      if (backend.expireEjection(now) || backend.ejectedUntil === 0) continue;
+      nextChange = Math.min(nextChange, backend.ejectedUntil);
     }
-    const primaries = this.backends.filter((backend) => !backend.backup && backend.weight > 0);
+    const primaries = this.backends.filter((backend) => !backend.backup && !backend.isDraining());
     const available = primaries.filter((backend) => backend.isAvailable(now));
     const panic = primaries.length > 0 && (available.length / primaries.length) * 100 < this.config.panicThresholdPercent;
     let next: Backend[];
@@ -83,29 +82,40 @@ export class Service {
   }
 
   /**
-   * The backend for a request, or why there is none. `exclude` holds
-   * backends already tried for this request: a retry goes elsewhere when it can.
+   * The backend for a request's first attempt, or why there is none: the
+   * sticky cookie's backend when it may take it, else the balancer's choice,
+   * else (that one is at max_connections) the least loaded with room.
    */
-  pick(context: PickContext, exclude?: ReadonlySet<Backend>): Backend | NoBackend {
+  pick(context: PickContext): Backend | NoBackend {
     const candidates = this.candidates(context.now);
     if (candidates.length === 0) return 'none available';
     const { sticky, maxConnections } = this.config;
     if (sticky) {
       const id = cookieValue(context.headers, sticky.cookie);
       const backend = id === undefined ? undefined : this.#stickyBackends.get(id);
-      if (backend && candidates.includes(backend) && !exclude?.has(backend) && hasRoom(backend, maxConnections)) return backend;
+      if (backend && candidates.includes(backend) && hasRoom(backend, maxConnections)) return backend;
     }
     const picked = this.#balancer.pick(candidates, context);
-    if (!exclude?.has(picked) && hasRoom(picked, maxConnections)) return picked;
-    // The algorithm's choice is taken or already tried: the least loaded of the rest.
-    let fallback: Backend | undefined;
-    for (const backend of candidates) {
-      if (exclude?.has(backend) || !hasRoom(backend, maxConnections)) continue;
-      if (!fallback || backend.inflight < fallback.inflight) fallback = backend;
-    }
-    if (fallback) return fallback;
-    if (exclude?.has(picked) && hasRoom(picked, maxConnections)) return picked;
-    return maxConnections === undefined ? picked : 'all busy';
+    if (hasRoom(picked, maxConnections)) return picked;
+    return leastLoaded(candidates, context.now, (backend) => hasRoom(backend, maxConnections)) ?? 'all busy';
+  }
+
+  /**
+   * The backend for a retry: the least loaded candidate not tried yet, else
+   * (a pool of one, or every one tried) the least loaded at all, each with
+   * room below max_connections. It never asks the balancer: a retry must not
+   * move its state (a round-robin cursor sent back to a dead backend that
+   * has not been detected yet would make it every request's first attempt).
+   */
+  pickRetry(context: PickContext, tried: ReadonlySet<Backend>): Backend | NoBackend {
+    const candidates = this.candidates(context.now);
+    if (candidates.length === 0) return 'none available';
+    const { maxConnections } = this.config;
+    return (
+      leastLoaded(candidates, context.now, (backend) => !tried.has(backend) && hasRoom(backend, maxConnections)) ??
+      leastLoaded(candidates, context.now, (backend) => hasRoom(backend, maxConnections)) ??
+      'all busy'
+    );
   }
 
   /** Waits for a backend below max_connections, up to the queue's size and timeout; undefined when it cannot. */
@@ -154,6 +164,21 @@ export class Service {
 
 function sameBackends(a: readonly Backend[], b: readonly Backend[]): boolean {
   return a.length === b.length && a.every((backend, i) => backend === b[i]);
+}
+
+/** The candidate with the fewest requests in flight per unit of effective weight among those `eligible`; the first on a tie. */
+function leastLoaded(candidates: readonly Backend[], now: number, eligible: (backend: Backend) => boolean): Backend | undefined {
+  let best: Backend | undefined;
+  let bestLoad = Infinity;
+  for (const backend of candidates) {
+    if (!eligible(backend)) continue;
+    const load = backend.inflight / backend.effectiveWeight(now);
+    if (load < bestLoad) {
+      best = backend;
+      bestLoad = load;
+    }
+  }
+  return best;
 }
 
 function hasRoom(backend: Backend, maxConnections: number | undefined): boolean {

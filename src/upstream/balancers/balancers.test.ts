@@ -15,7 +15,7 @@ import { weightedRoundRobin } from './weighted-round-robin.ts';
 function pool(size: number, weights: readonly number[] = []): Backend[] {
   return Array.from({ length: size }, (_, i) => {
     const backend = new Backend('svc', { host: '127.0.0.1', port: 9000 + i });
-    backend.weight = weights[i] ?? 1;
+    backend.configure({ weight: weights[i] ?? 1, backup: false, slowStartMs: 0 });
     return backend;
   });
 }
@@ -44,8 +44,12 @@ function assertNear(actual: number, expected: number, tolerance: number, what: s
 
 /** Puts `backend` halfway (or `fraction` of the way) through a slow start at NOW. */
 function ramping(backend: Backend, fraction: number): Backend {
-  backend.slowStartMs = 1000;
-  backend.upSince = NOW - fraction * 1000;
+  backend.configure({ weight: backend.weight, backup: false, slowStartMs: 1000 });
+  // Drained and enabled again at that moment: slow start counts from there.
+  const since = NOW - fraction * 1000;
+  backend.drain('test', since);
+  backend.enable('test', since);
+  assert.equal(backend.upSince, since);
   return backend;
 }
 
@@ -76,7 +80,7 @@ describe('every algorithm', () => {
           candidates = everyone.filter(() => next(2) === 0);
           if (candidates.length === 0) candidates = [everyone[next(everyone.length)]!];
           for (const backend of candidates) {
-            backend.weight = 1 + next(5);
+            backend.configure({ weight: 1 + next(5), backup: false, slowStartMs: backend.slowStartMs });
             backend.inflight = next(20);
           }
         }

@@ -11,7 +11,7 @@ import { ipHash } from './ip-hash.ts';
 function pool(size: number, weights: readonly number[] = []): Backend[] {
   return Array.from({ length: size }, (_, i) => {
     const backend = new Backend('svc', { host: '10.1.0.' + (i + 1), port: 8080 });
-    backend.weight = weights[i] ?? 1;
+    backend.configure({ weight: weights[i] ?? 1, backup: false, slowStartMs: 0 });
     return backend;
   });
 }
@@ -157,8 +157,11 @@ describe('consistent hash', () => {
     let previous = warm.map(() => false);
     let previousShare = 0;
     for (const fraction of [0.1, 0.3, 0.5, 0.8, 1]) {
-      backends[3]!.slowStartMs = 1000;
-      backends[3]!.upSince = NOW - fraction * 1000;
+      const returning = backends[3]!;
+      returning.configure({ weight: returning.weight, backup: false, slowStartMs: 1000 });
+      // Drained and enabled again at that moment: slow start counts from there.
+      returning.drain('test', NOW - fraction * 1000);
+      returning.enable('test', NOW - fraction * 1000);
       const ramping = placement(byClientIp(), backends);
       let onRamping = 0;
       let fullyWarmShare = 0;

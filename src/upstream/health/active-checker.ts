@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Agent, request } from 'undici';
 import type { HealthCheckConfig } from '../../config/types.ts';
 import type { Logger } from '../../log.ts';
-import type { Backend } from '../backend.ts';
+import type { Backend, HealthState } from '../backend.ts';
 
 /** The outcome of one probe: passed, and a short text saying what happened. */
 interface ProbeResult {
@@ -15,7 +15,9 @@ interface ProbeResult {
  * parallel, then a pause of one interval, then the next round. A backend's
  * first result sets its state directly, so weir knows who is up before it
  * accepts traffic; after that it takes `unhealthyThreshold` failures in a row
- * to go down and `healthyThreshold` passes in a row to come back.
+ * to go down and `healthyThreshold` passes in a row to come back. The
+ * Backend keeps the streaks and decides by them (recordCheck()); this class
+ * probes and logs.
  */
 export class ActiveHealthChecker {
   readonly #service: string;
@@ -40,6 +42,7 @@ export class ActiveHealthChecker {
     this.#schedule();
   }
 
+  /** From the moment this is called, no probe result changes a backend, even one still in flight. */
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
     this.#stopped.abort();
@@ -112,36 +115,20 @@ export class ActiveHealthChecker {
   }
 
   #record(backend: Backend, result: ProbeResult): void {
-    if (result.passed) {
-      backend.checkFailures = 0;
-      backend.checkPasses++;
-    } else {
-      backend.checkPasses = 0;
-      backend.checkFailures++;
-    }
-    if (result.passed && backend.ejectedUntil > 0) {
-      // Passive health took it out; a passing check is the evidence to bring it back early.
-      backend.endEjection();
+    const now = performance.now();
+    // Passive health took it out; a passing check is the evidence to bring it back early.
+    if (result.passed && backend.endEjection(`an active check passed: ${result.detail}`, now)) {
       this.#log.info(
         { service: this.#service, backend: backend.label, state: 'up', reason: result.detail },
         `backend ${backend.label} of service "${this.#service}" is back from ejection: ${result.detail}`,
       );
     }
-    const first = !backend.checked;
-    backend.checked = true;
-    const { healthyThreshold, unhealthyThreshold } = this.#config;
-    if (backend.state === 'down' && result.passed && (first || backend.checkPasses >= healthyThreshold)) {
-      this.#change(backend, 'up', result.detail);
-    } else if (backend.state === 'up' && !result.passed && (first || backend.checkFailures >= unhealthyThreshold)) {
-      this.#change(backend, 'down', result.detail);
-    } else if (first) {
-      backend.reason = `first check: ${result.detail}`;
-    }
+    const change = backend.recordCheck(result.passed, result.detail, this.#config, now);
+    // A first check that finds a backend up is not news; every change to or from down is.
+    if (change && (change.to === 'down' || change.from === 'down')) this.#logChange(backend, change.to, result.detail);
   }
 
-  #change(backend: Backend, state: 'up' | 'down', detail: string): void {
-    backend.state = state;
-    backend.reason = detail;
+  #logChange(backend: Backend, state: HealthState, detail: string): void {
     const fields = { service: this.#service, backend: backend.label, state, reason: detail };
     const message = `backend ${backend.label} of service "${this.#service}" is ${state}: ${detail}`;
     if (state === 'down') this.#log.warn(fields, message);

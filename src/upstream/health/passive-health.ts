@@ -7,6 +7,8 @@ import type { Backend } from '../backend.ts';
  * requests in a row a backend is ejected, for longer each time it happens
  * again, but never so many that more than `maxEjectedPercent` of the service
  * is out. It comes back when its time is up or an active check passes.
+ * The streak and the ejection count live on the Backend (they outlive a
+ * reload); this class only decides, and the Backend records.
  */
 export class PassiveHealth {
   readonly #service: string;
@@ -22,28 +24,28 @@ export class PassiveHealth {
   }
 
   succeeded(backend: Backend): void {
-    backend.consecutiveFailures = 0;
+    backend.recordSuccess();
   }
 
   failed(backend: Backend, detail: string, now: number): void {
-    backend.consecutiveFailures++;
-    if (backend.consecutiveFailures < this.#config.consecutiveFailures || backend.isEjected(now)) return;
+    const { consecutiveFailures, maxEjectedPercent, baseEjectionMs, maxEjectionMs } = this.#config;
+    const streak = backend.recordFailure();
+    if (streak < consecutiveFailures || backend.isEjected(now)) return;
     const ejected = this.#backends.filter((b) => b.isEjected(now)).length;
-    if (((ejected + 1) / this.#backends.length) * 100 > this.#config.maxEjectedPercent) {
+    if (((ejected + 1) / this.#backends.length) * 100 > maxEjectedPercent) {
       this.#log.warn(
         { service: this.#service, backend: backend.label, reason: detail },
-        `backend ${backend.label} of service "${this.#service}" keeps failing (${detail}) but stays in: max_ejected_percent ${this.#config.maxEjectedPercent}% reached`,
+        `backend ${backend.label} of service "${this.#service}" keeps failing (${detail}) but stays in: max_ejected_percent ${maxEjectedPercent}% reached`,
       );
-      backend.consecutiveFailures = 0;
+      backend.forgiveFailures();
       return;
     }
-    const lengthMs = Math.min(this.#config.baseEjectionMs * (backend.ejections + 1), this.#config.maxEjectionMs);
-    backend.eject(now + lengthMs);
-    backend.consecutiveFailures = 0;
-    backend.reason = `ejected for ${lengthMs}ms after ${this.#config.consecutiveFailures} failed requests in a row (last: ${detail})`;
+    // The n-th ejection lasts n times the base, so a backend that keeps coming back broken is tried less and less often.
+    const lengthMs = Math.min(baseEjectionMs * (backend.ejections + 1), maxEjectionMs);
+    backend.eject(now + lengthMs, `ejected for ${lengthMs}ms after ${consecutiveFailures} failed requests in a row (last: ${detail})`, now);
     this.#log.warn(
       { service: this.#service, backend: backend.label, state: 'ejected', ejectionMs: lengthMs, reason: detail },
-      `backend ${backend.label} of service "${this.#service}" is ejected for ${lengthMs}ms: ${this.#config.consecutiveFailures} failed requests in a row, the last ${detail}`,
+      `backend ${backend.label} of service "${this.#service}" is ejected for ${lengthMs}ms: ${consecutiveFailures} failed requests in a row, the last ${detail}`,
     );
   }
 }

@@ -1,0 +1,167 @@
+// One try of one request on one backend: the request handed to the
+// connection pool, the response handed back as events. It keeps the
+// backend's in-flight count and the response_headers timer, which runs
+// from the moment the request body has been sent (a slow upload is not a
+// slow backend) until the response head arrives.
+
+import type { Duplex, Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Backend } from '../backend.ts';
+import type { Transport } from './transport.ts';
+
+/** What the caller hears of an attempt. Exactly one of complete, upgraded or failed ends it. */
+export interface AttemptListener {
+  /** The response head (1xx excluded). Return false to give the attempt up: the caller retries elsewhere. */
+  head(status: number, statusText: string, rawHeaders: Buffer[]): boolean;
+  /** A piece of the response body; return false to pause until attempt.resume(). */
+  data(chunk: Buffer): boolean;
+  complete(trailers: Buffer[] | null): void;
+  /** The backend answered 101 to an Upgrade request; `socket` now carries the other protocol. */
+  upgraded(rawHeaders: Buffer[], socket: Duplex): void;
+  failed(error: unknown): void;
+  /** The backend is free of this attempt (its in-flight count went down): a queued request may take its place. */
+  released(): void;
+}
+
+export interface AttemptRequest {
+  method: string;
+  /** Path and query, as on the request line. */
+  target: string;
+  headers: string[];
+  /** Read once; null when there is no body. */
+  body: Readable | null;
+  /** The Upgrade header's value for an Upgrade request. */
+  upgrade: string | undefined;
+}
+
+export interface AttemptTimeouts {
+  connectMs: number;
+  responseHeadersMs: number;
+  idleMs: number;
+}
+
+class ResponseHeadersTimeout extends Error {
+  override name = 'ResponseHeadersTimeout';
+  readonly code = 'WEIR_RESPONSE_HEADERS_TIMEOUT';
+}
+
+/** Given up by the caller: a retried status, or the client went away. Never reported back as a failure. */
+export class AttemptAbandoned extends Error {
+  override name = 'AttemptAbandoned';
+}
+
+export class Attempt {
+  readonly backend: Backend;
+  readonly #listener: AttemptListener;
+  readonly #started = performance.now();
+  readonly #responseHeadersMs: number;
+  #headersTimer: NodeJS.Timeout | undefined;
+  #abort: ((reason: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #pendingAbort: Error | undefined;
+  #released = false;
+  #gaveUp = false;
+
+  constructor(transport: Transport, backend: Backend, request: AttemptRequest, timeouts: AttemptTimeouts, listener: AttemptListener) {
+    this.backend = backend;
+    this.#listener = listener;
+    this.#responseHeadersMs = timeouts.responseHeadersMs;
+    backend.inflight++;
+    const { body } = request;
+    if (body === null) this.#startHeadersTimer();
+    else body.once('end', () => this.#startHeadersTimer());
+    transport.pool(backend, timeouts.connectMs).dispatch(
+      {
+        path: request.target,
+        method: request.method,
+        headers: request.headers,
+        body,
+        upgrade: request.upgrade ?? null,
+        // weir keeps the response_headers timer itself, started once the
+        // body is sent; undici's would run during a slow upload.
+        headersTimeout: 0,
+        bodyTimeout: timeouts.idleMs,
+      },
+      // undici's core speaks this handler shape (raw header Buffers, boolean
+      // backpressure); using it directly skips a wrapper and a header parse.
+      this as unknown as Dispatcher.DispatchHandler,
+    );
+  }
+
+  /** Ends the attempt now; the caller has already decided what the client gets. */
+  abandon(reason = 'abandoned'): void {
+    this.#gaveUp = true;
+    this.#stop(new AttemptAbandoned(reason));
+  }
+
+  /** Continues reading the response body after data() returned false. */
+  resume(): void {
+    this.#resume?.();
+  }
+
+  /** For an upgraded attempt: the tunnel has closed, the backend is free. */
+  release(): void {
+    this.#release();
+  }
+
+  #stop(reason: Error): void {
+    clearTimeout(this.#headersTimer);
+    if (this.#abort) this.#abort(reason);
+    else this.#pendingAbort = reason;
+  }
+
+  #startHeadersTimer(): void {
+    if (this.#released || this.#headersTimer !== undefined) return;
+    this.#headersTimer = setTimeout(() => this.#stop(new ResponseHeadersTimeout()), this.#responseHeadersMs);
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    clearTimeout(this.#headersTimer);
+    this.backend.inflight--;
+    this.#listener.released();
+  }
+
+  // The pool's handler interface. Only undici calls these.
+
+  onConnect(abort: (reason: Error) => void): void {
+    this.#abort = abort;
+    if (this.#pendingAbort) abort(this.#pendingAbort);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx answers are the backend's business: Node already told the client to continue.
+    if (statusCode < 200) return true;
+    clearTimeout(this.#headersTimer);
+    const now = performance.now();
+    this.backend.latency.observe(now - this.#started, now);
+    this.#resume = resume;
+    if (this.#listener.head(statusCode, statusText, rawHeaders)) return true;
+    this.abandon(`answered ${statusCode}`);
+    return false;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#listener.data(chunk);
+  }
+
+  onComplete(trailers: Buffer[] | null): void {
+    this.#release();
+    if (!this.#gaveUp) this.#listener.complete(trailers);
+  }
+
+  onUpgrade(_statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
+    clearTimeout(this.#headersTimer);
+    const now = performance.now();
+    this.backend.latency.observe(now - this.#started, now);
+    // The backend stays busy with this client until the tunnel closes: release() then.
+    this.#listener.upgraded(rawHeaders, socket);
+  }
+
+  onError(error: Error): void {
+    this.#release();
+    if (this.#gaveUp || error instanceof AttemptAbandoned) return;
+    this.#listener.failed(error);
+  }
+}
