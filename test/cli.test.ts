@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +137,30 @@ describe('weir explain', () => {
   });
 });
 
+/**
+ * Opens a new connection to 127.0.0.1:port and sends one GET: "answered"
+ * when an HTTP response comes back, "refused" when the connection is refused,
+ * reset or closed without a byte. A connection that stays open and silent
+ * fails after the bound.
+ */
+function newConnection(port: number, timeoutMs = 3_000): Promise<'answered' | 'refused'> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`a new connection to port ${port} was neither answered nor closed within ${timeoutMs}ms`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(/^HTTP\/1\.1 \d{3} /.test(received) ? 'answered' : 'refused');
+    });
+  });
+}
+
 describe('weir start', () => {
   let backend: TestBackend;
   let dir: string;
@@ -157,12 +182,18 @@ describe('weir start', () => {
     const file = join(dir, 'weir.yaml');
     await writeFile(file, `listen: 127.0.0.1:0\nroutes:\n  - path: /\n    service: app\nservices:\n  app:\n    servers: [${backend.address}]\n`);
     const weir = spawnCli(['start', '-c', file, '--listen', '127.0.0.1:0']);
-    const [, url] = await weir.waitFor(/weir listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const [, url, port] = await weir.waitFor(/weir listening on (http:\/\/127\.0\.0\.1:(\d+))/);
     assert.equal((await send(`${url}/`)).body, 'hello');
-    const slow = send(`${url}/slow`);
+    assert.equal(await newConnection(Number(port)), 'answered', 'before SIGTERM a new connection is served');
+    let slowSettled = false;
+    const slow = send(`${url}/slow`).finally(() => (slowSettled = true));
     await eventually('the slow request to reach the backend', () => release !== undefined);
     weir.child.kill('SIGTERM');
     await weir.waitFor(/draining/);
+    // The slow request holds weir open; a newcomer gets no answer now.
+    assert.equal(await newConnection(Number(port)), 'refused', 'after SIGTERM a new connection is refused or closed unanswered');
+    assert.equal(slowSettled, false, 'the in-flight request was cut, not left to finish');
+    assert.equal(weir.child.exitCode, null, 'weir exited with a request in flight');
     release?.();
     assert.equal((await slow).body, 'finished');
     assert.equal(await weir.exited, 0);

@@ -25,11 +25,21 @@ describe('the course scenarios', () => {
   const backends: TestBackend[] = [];
   let mango: TestBackend[];
   let apple: TestBackend[];
+  /** An apple server that answers requests but fails its health check: down from the first round. */
+  let sick: TestBackend;
 
   before(async () => {
     mango = [await startBackend('mango-1', courseApp('mango-1')), await startBackend('mango-2', courseApp('mango-2'))];
     apple = [await startBackend('apple-1', courseApp('apple-1')), await startBackend('apple-2', courseApp('apple-2'))];
-    backends.push(...mango, ...apple);
+    sick = await startBackend('apple-sick', (req, res) => {
+      req.resume();
+      if (req.url === '/healthcheck') {
+        res.statusCode = 500;
+        return void res.end('sick');
+      }
+      courseApp('apple-sick')(req, res);
+    });
+    backends.push(...mango, ...apple, sick);
     const down = [`127.0.0.1:${await closedPort()}`, `127.0.0.1:${await closedPort()}`, `127.0.0.1:${await closedPort()}`];
     weir = await startTestWeir({
       hosts: [
@@ -45,7 +55,7 @@ describe('the course scenarios', () => {
           host: 'www.apple.com',
           header_rules: { remove: { Host: 'www.apple.com' } },
           firewall_rules: { path_reject: ['/messages', '/apps'] },
-          servers: [...apple.map((b) => b.address), down[0]],
+          servers: [...apple.map((b) => b.address), sick.address, down[0]],
         },
         { host: 'www.orange.com', servers: [down[1], down[2]] },
       ],
@@ -142,10 +152,16 @@ describe('the course scenarios', () => {
   });
 
   it('never sends traffic to a server whose health check fails', async () => {
+    // A refused connection to the closed port would be retried and still end
+    // in 200, so the 200s alone prove nothing: the sick server answers
+    // requests, and must not have been asked any.
+    sick.seen.length = 0;
     for (let i = 0; i < 12; i++) {
       const reply = await send(`${weir.url}/`, { headers: { Host: 'www.apple.com' } });
       assert.equal(reply.status, 200, `request ${i}`);
+      assert.match(String(reply.headers['x-backend']), /^apple-[12]$/, `request ${i} answered by ${String(reply.headers['x-backend'])}`);
     }
+    assert.deepEqual(sick.seen, [], 'the server whose health check fails was sent requests');
   });
 
   it('spreads one-at-a-time requests over all healthy servers (least connections, ties in turn)', async () => {

@@ -11,6 +11,8 @@ import { startTestWeir, startWatchedWeir } from './helpers/weir.ts';
 interface HealthSwitch {
   healthStatus: number;
   hang: boolean;
+  /** Called as each health check arrives, before it is answered. */
+  onCheck?: (status: number) => void;
 }
 
 /** A backend whose health check answer the test controls through the returned switch. */
@@ -19,6 +21,7 @@ async function switchableBackend(name: string): Promise<[TestBackend, HealthSwit
   const backend = await startBackend(name, (req, res) => {
     req.resume();
     if (req.url === '/healthcheck') {
+      health.onCheck?.(health.healthStatus);
       if (health.hang) return;
       res.statusCode = health.healthStatus;
       res.end();
@@ -60,24 +63,57 @@ describe('active health checks', () => {
     const [a, aHealth] = await switchableBackend('a');
     const [b] = await switchableBackend('b');
     cleanup.push(() => a.close(), () => b.close());
-    const { weir, lines } = await startWatchedWeir({
+    // What a went through, in order: each check it answered ("500", "200")
+    // and each change weir logged for it ("down", "up"). A round's results
+    // are recorded before the next round starts, so a change caused by a
+    // check is logged before a's next check arrives: entering the changes
+    // logged so far as each check arrives (or at any other moment) puts them
+    // right after their cause.
+    const trail: string[] = [];
+    let lines: Array<Record<string, unknown>> = [];
+    let changesEntered = 0;
+    const enterChanges = (): void => {
+      const changes = lines.filter((line) => line.backend === a.address);
+      for (const change of changes.slice(changesEntered)) trail.push(String(change.state));
+      changesEntered = changes.length;
+    };
+    aHealth.onCheck = (status) => {
+      enterChanges();
+      trail.push(String(status));
+    };
+    // The interval leaves each check time to be answered on a busy machine: a
+    // check that timed out would count as a failure the trail does not show.
+    const watched = await startWatchedWeir({
       routes: [{ path: '/', service: 'app' }],
       services: {
         app: {
           servers: [a.address, b.address],
-          health_check: { interval: '100ms', timeout: '100ms', healthy_threshold: 2, unhealthy_threshold: 2 },
+          health_check: { interval: '250ms', timeout: '250ms', healthy_threshold: 2, unhealthy_threshold: 2 },
         },
       },
     });
+    const { weir } = watched;
+    lines = watched.lines;
     cleanup.push(() => weir.close());
     assert.deepEqual([...(await answeredBy(weir, 4))].sort(), ['a', 'b']);
 
+    const failingFrom = trail.length;
     aHealth.healthStatus = 500;
     await eventually('backend a to be taken out', async () => (await answeredBy(weir, 2)).size === 1);
     assert.deepEqual([...(await answeredBy(weir, 6))], ['b']);
 
+    enterChanges();
+    const passingFrom = trail.length;
     aHealth.healthStatus = 200;
     await eventually('backend a to come back', async () => (await answeredBy(weir, 2)).size === 2);
+    enterChanges();
+
+    // Exactly the thresholds: down after the second failure in a row, not
+    // the first or the third; up after the second pass, not the first or the third.
+    const failing = trail.slice(failingFrom, passingFrom);
+    assert.deepEqual(failing.slice(0, failing.indexOf('down') + 1), ['500', '500', 'down'], `a's checks and changes: ${trail.join(' ')}`);
+    const passing = trail.slice(passingFrom);
+    assert.deepEqual(passing.slice(0, passing.indexOf('up') + 1), ['200', '200', 'up'], `a's checks and changes: ${trail.join(' ')}`);
 
     const changes = lines.filter((line) => line.backend === a.address);
     assert.deepEqual(changes.map((line) => line.state), ['down', 'up']);

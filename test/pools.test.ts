@@ -75,6 +75,47 @@ describe('backend pools', () => {
     assert.deepEqual([...statuses].sort(), [200, 503], 'a POST is not retried on a 503');
   });
 
+  it('never sends a PUT with a body twice, even on a retried status, while a GET without one is retried', async () => {
+    // Both answer 503, a retried status, to everything, after reading the whole body.
+    const received: Array<{ backend: string; method: string; body: string }> = [];
+    const busy = (name: string): Handler => (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        received.push({ backend: name, method: req.method ?? '', body });
+        res.statusCode = 503;
+        res.setHeader('x-backend', name);
+        res.end(`${name} busy`);
+      });
+    };
+    const busy1 = await backend('busy-1', busy('busy-1'));
+    const busy2 = await backend('busy-2', busy('busy-2'));
+    const { weir, lines } = await weirWith({
+      app: { servers: [busy1.address, busy2.address], passive_health: false, retries: { attempts: 2, on_statuses: [503] } },
+    });
+
+    // A PUT is idempotent, but its body is streamed, not kept: it cannot be
+    // sent again (a resent PUT would arrive empty). First, while the retry
+    // budget is whole.
+    const put = await send(`${weir.url}/doc`, { method: 'PUT', body: 'version 2', headers: { 'content-length': '9' } });
+    assert.equal(put.status, 503, 'the one answer the PUT got is passed on');
+    assert.deepEqual(
+      received.filter((r) => r.method === 'PUT').map((r) => r.body),
+      ['version 2'],
+      'the PUT reached exactly one backend, once, with its whole body',
+    );
+    assert.equal(busy1.seen.filter((r) => r.method === 'PUT').length + busy2.seen.filter((r) => r.method === 'PUT').length, 1, 'the backends saw one PUT between them');
+
+    // Retries are on: a GET is tried on the other backend too.
+    const get = await send(`${weir.url}/doc`);
+    assert.equal(get.status, 503);
+    const gets = received.filter((r) => r.method === 'GET');
+    assert.deepEqual([...new Set(gets.map((r) => r.backend))].sort(), ['busy-1', 'busy-2'], 'the GET was not retried on the other backend');
+    assert.ok(gets.length <= 3, `one GET and at most 2 retries, got ${gets.length} attempts`);
+    assert.ok(lines.some((line) => /^retrying GET \/doc .*answered 503/.test(String(line.msg))), 'the retry is logged');
+  });
+
   it('answers from another backend when one accepts and never answers, within the timeout plus one retry', async () => {
     const silent = await backend('silent', (req) => req.resume());
     const good = await backend('good');
@@ -163,25 +204,34 @@ describe('backend pools', () => {
     const releases: Array<() => void> = [];
     const slow = await backend('slow', (req, res) => {
       req.resume();
-      releases.push(() => res.end('done'));
+      releases.push(() => res.end(`done ${req.url}`));
     });
-    const { weir } = await weirWith({ app: { servers: [slow.address], max_connections: 1, queue: { size: 1, timeout: '2s' } } });
-    const first = send(`${weir.url}/1`);
+    // The queue's timeout is longer than the test waits for the refusal (3 s),
+    // so a 503 seen here is "no room in the queue", never "waited too long".
+    const { weir } = await weirWith({ app: { servers: [slow.address], max_connections: 1, queue: { size: 1, timeout: '10s' } } });
+    const first = send(`${weir.url}/1`, { timeoutMs: 10_000 });
     await eventually('the first request to reach the backend', () => releases.length === 1);
-    const second = send(`${weir.url}/2`);
-    // The queue holds one; the third has no room anywhere.
-    await eventually('the second request to be queued', async () => {
-      const third = await send(`${weir.url}/3`);
-      assert.equal(third.status, 503);
-      assert.equal(third.headers['retry-after'], '1');
-      return true;
-    });
+    // Two more at once: the queue holds one, the other has no room anywhere.
+    // Which of the two weir takes first is not the test's to decide, so
+    // either may be the one queued.
+    const paths = ['/2', '/3'];
+    const others = paths.map((path) => send(`${weir.url}${path}`, { timeoutMs: 10_000 }));
+    let timer: NodeJS.Timeout | undefined;
+    const refused = await Promise.race([
+      ...others.map((reply, index) => reply.then((answer) => ({ answer, index }))),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('neither /2 nor /3 was answered within 3 s while the backend and the queue were full')), 3_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(refused.answer.status, 503, `${paths[refused.index]!} was answered before any was released: ${refused.answer.body}`);
+    assert.equal(refused.answer.headers['retry-after'], '1');
     assert.equal(releases.length, 1, 'max_connections 1: the queued request waits');
     releases[0]!();
-    assert.equal((await first).body, 'done');
+    assert.equal((await first).body, 'done /1');
     await eventually('the queued request to reach the backend', () => releases.length === 2);
     releases[1]!();
-    assert.equal((await second).body, 'done');
+    const queued = 1 - refused.index;
+    assert.equal((await others[queued]!).body, `done ${paths[queued]!}`);
   });
 
   it('lets a route override the service timeouts', async () => {

@@ -75,8 +75,26 @@ describe('a rate limit shared through Redis', () => {
 
   it('without Redis, each instance keeps serving on its own limits and says so once', async () => {
     await redis.stop();
-    const replies = await Promise.all(Array.from({ length: 5 }, () => send(`${weirs[0]!.url}/y`)));
-    for (const reply of replies) assert.ok(reply.status === 200 || reply.status === 429, `status ${reply.status}`);
+    // Each instance's own bucket for the limit was not touched while Redis
+    // decided, so it is full: each instance serves a whole burst on its own,
+    // then refuses, as a limit that still holds. Refusing everything fails
+    // this, and so does refusing nothing.
+    for (const [index, { url }] of weirs.entries()) {
+      const started = performance.now();
+      const statuses: number[] = [];
+      while (!statuses.includes(429)) {
+        if (statuses.length > 20 * BURST) assert.fail(`instance ${index} allowed ${statuses.length} requests without Redis and refused none`);
+        const replies = await Promise.all(Array.from({ length: 10 }, () => send(`${url}/y`)));
+        for (const reply of replies) {
+          if (reply.status !== 200 && reply.status !== 429) assert.fail(`instance ${index}: unexpected status ${reply.status}: ${reply.body}`);
+          statuses.push(reply.status);
+        }
+      }
+      const allowed = statuses.filter((status) => status === 200).length;
+      const seconds = (performance.now() - started) / 1000;
+      assert.deepEqual(statuses.slice(0, 10), Array(10).fill(200), `instance ${index}: the first requests without Redis were refused`);
+      assert.ok(allowed >= BURST && allowed <= BURST + RATE * seconds + 1, `instance ${index} allowed ${allowed} of ${statuses.length} in ${seconds.toFixed(2)} s without Redis; its own limit allows ${BURST} to ${(BURST + RATE * seconds).toFixed(0)}`);
+    }
     await weirs[0]!.process.waitFor(/rate limit store .*unreachable|redis.*(unreachable|down)/i);
     const warnings = weirs[0]!.process.output().split('\n').filter((line) => /unreachable/i.test(line) && /"level":40/.test(line));
     assert.equal(warnings.length, 1, warnings.join('\n'));

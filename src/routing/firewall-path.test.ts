@@ -18,6 +18,9 @@ test('every spelling of /admin/users reads as /admin/users', () => {
     '/admin%5Cusers',
     '/admin;jsessionid=1/users',
     '/admin/users;x',
+    '/admin;a/users;b',
+    '/%252561dmin/users',
+    '/admin%25252fusers',
   ]) {
     assert.equal(firewallPath(spelling), '/admin/users', spelling);
   }
@@ -31,4 +34,17 @@ test('rules are read the same way, non-ASCII as UTF-8 bytes', () => {
   assert.equal(firewallRulePath('/Admin/'), '/admin/');
   assert.equal(firewallRulePath('/café'), firewallPath('/caf%C3%A9'));
   assert.equal(firewallRulePath('/100%'), '/100%');
+});
+
+test('escapes are decoded for three rounds: /%252561dmin is /admin', () => {
+  assert.equal(firewallPath('/%252561dmin'), '/admin');
+  assert.equal(firewallPath('/%252561dmin;x/%25252E%25252E/%2561dmin'), '/admin');
+});
+
+test('every segment loses its ;params, not only the first', () => {
+  assert.equal(firewallPath('/a;x/b;y/admin;z'), '/a/b/admin');
+  assert.equal(firewallPath('/x;a/../admin;b'), '/admin');
+  assert.equal(firewallPath('/;a/;b/admin;c=1;d=2/users;e'), '/admin/users');
+  // A ; inside a segment cuts only to the next "/": the segments stay apart.
+  assert.equal(firewallPath('/ad;x/min'), '/ad/min');
 });
