@@ -1,19 +1,20 @@
 import { loadConfigFile, loadConfigObject } from './config/load.ts';
 import type { Address, WeirConfig } from './config/types.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createProxyHandlers } from './proxy/handler.ts';
-import { RefusalCounter } from './proxy/refusals.ts';
-import { Transport } from './proxy/transport.ts';
 import { RateLimitStores } from './ratelimit/stores.ts';
+import { commitRuntime, prepareHealthChecks, stopHealthChecks, type LiveState } from './runtime/apply.ts';
 import { compileRuntime, type Runtime } from './runtime/compile.ts';
-import { listenHttp } from './server/http-listener.ts';
-import { ActiveHealthChecker } from './upstream/health/active-checker.ts';
+import { Driver } from './runtime/driver.ts';
+import { RefusalCounter } from './runtime/refusals.ts';
+import { listenHttp, type ClientSettings, type HttpListener } from './server/http-listener.ts';
+import { Transport } from './upstream/client/transport.ts';
+import type { ActiveHealthChecker } from './upstream/health/active-checker.ts';
 import { BackendRegistry } from './upstream/registry.ts';
 
 export interface WeirOptions {
   /** A path to a YAML file (either form), or the config as an object (either form, as parsed YAML would give). */
   config: string | Record<string, unknown>;
-  /** Overrides the config's listen address. */
+  /** Overrides the config's listen address, on start and on every reload. */
   listen?: Address;
   /** A pino logger, or false for silence. Default: JSON lines on stderr. */
   logger?: Logger | false;
@@ -23,7 +24,7 @@ export interface WeirOptions {
 
 /** A running load balancer. */
 export interface Weir {
-  /** The address weir listens on (with the real port when the config asked for port 0). */
+  /** The address weir listens on (with the real port when the config asked for port 0). A reload may change it. */
   readonly address: Address;
   /** "http://host:port" for that address. */
   readonly url: string;
@@ -31,7 +32,12 @@ export interface Weir {
   runtime(): Runtime;
   /** How many requests each rule refused (firewall and rate limits), by the rule's name as logged. */
   refusals(): Record<string, number>;
-  /** Loads a new config (same forms as startWeir) and swaps it in; in-flight requests finish on the old one. The listen address does not change. */
+  /**
+   * Loads a new config (same forms as startWeir) and applies it whole, or
+   * rejects and changes nothing. In-flight requests finish on the old one.
+   * A changed listen address (or proxy_protocol) is bound before anything
+   * else changes; the old listener then drains.
+   */
   reload(config: string | Record<string, unknown>): Promise<void>;
   /** Stops accepting, drains, stops health checks, closes backend connections. */
   close(): Promise<void>;
@@ -45,56 +51,94 @@ export interface Weir {
  */
 export async function startWeir(options: WeirOptions): Promise<Weir> {
   const log = createLogger(options.logger);
-  const registry = new BackendRegistry();
+  const live: LiveState = { registry: new BackendRegistry(), stores: new RateLimitStores(), log };
   const transport = new Transport();
-  const config = await loadConfig(options.config);
-  // Like the registry, the rate limit buckets (and Redis connections) outlive reloads.
-  const stores = new RateLimitStores();
   const refusals = new RefusalCounter();
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const listenOf = (config: WeirConfig): Address => options.listen ?? config.listen;
 
-  let runtime = compileRuntime(config, registry, stores, log);
-  let checkers = await startHealthChecks(runtime, log);
-  const handlers = createProxyHandlers(() => runtime, transport, log, refusals);
-  const listen = options.listen ?? config.listen;
-  let listener;
+  let runtime!: Runtime;
+  let checkers: ActiveHealthChecker[];
+  let listener: HttpListener;
+  // The driver reads the runtime once per request, so a reload swaps one reference.
+  const driver = new Driver({ runtime: () => runtime, transport, log, refusals });
   try {
-    // PROXY protocol is the listener's, so like the address it stays as first configured.
-    listener = await listenHttp(listen, handlers, log, { proxyProtocol: config.proxyProtocol });
+    const config = await loadConfig(options.config);
+    runtime = compileRuntime(config, live.registry, live.stores, log);
+    checkers = await prepareHealthChecks(runtime, log);
+    commitRuntime(runtime, live);
+    try {
+      listener = await listenHttp(listenOf(config), driver, clientSettings(config), log, { proxyProtocol: config.proxyProtocol });
+    } catch (error) {
+      await stopHealthChecks(checkers);
+      throw error;
+    }
   } catch (error) {
-    await Promise.all(checkers.map((checker) => checker.stop()));
     await transport.close();
-    await stores.close();
+    await live.stores.close();
     throw error;
   }
-  const { address } = listener;
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  const url = `http://${host}:${address.port}`;
-  log.info({ listen: url, routes: config.routes.length, services: config.services.size, source: config.source }, `weir listening on ${url}`);
+  log.info({ listen: urlOf(listener.address), routes: runtime.config.routes.length, services: runtime.config.services.size, source: runtime.config.source }, `weir listening on ${urlOf(listener.address)}`);
 
   let closing: Promise<void> | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+
+  async function reload(next: string | Record<string, unknown>): Promise<void> {
+    if (closing) throw new Error('weir is closed; there is nothing to reload');
+    const nextConfig = await loadConfig(next);
+    const nextRuntime = compileRuntime(nextConfig, live.registry, live.stores, log);
+    const current = runtime.config;
+    const rebind =
+      !sameAddress(listenOf(nextConfig), listenOf(current)) || nextConfig.proxyProtocol !== current.proxyProtocol;
+    // The one step that can fail comes first: until the new port is bound, nothing has changed.
+    const nextListener = rebind
+      ? await listenHttp(listenOf(nextConfig), driver, clientSettings(nextConfig), log, { proxyProtocol: nextConfig.proxyProtocol })
+      : undefined;
+    const nextCheckers = await prepareHealthChecks(nextRuntime, log);
+    if (closing) {
+      await stopHealthChecks(nextCheckers);
+      await nextListener?.drain(0);
+      throw new Error('weir closed during the reload');
+    }
+    commitRuntime(nextRuntime, live);
+    runtime = nextRuntime;
+    const previousCheckers = checkers;
+    checkers = nextCheckers;
+    const previousListener = nextListener ? listener : undefined;
+    if (nextListener) listener = nextListener;
+    else listener.configure(clientSettings(nextConfig));
+    await stopHealthChecks(previousCheckers);
+    log.info(
+      { routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source, ...(previousListener && { listen: urlOf(listener.address) }) },
+      previousListener ? `config reloaded; now listening on ${urlOf(listener.address)}` : 'config reloaded',
+    );
+    // Connections to the old address finish what they are doing.
+    if (previousListener) void previousListener.drain(drainTimeoutMs);
+  }
+
   return {
-    address,
-    url,
+    get address() {
+      return listener.address;
+    },
+    get url() {
+      return urlOf(listener.address);
+    },
     runtime: () => runtime,
     refusals: () => refusals.snapshot(),
-    async reload(next) {
-      const nextConfig = await loadConfig(next);
-      const nextRuntime = compileRuntime(nextConfig, registry, stores, log);
-      const nextCheckers = await startHealthChecks(nextRuntime, log);
-      const previous = checkers;
-      runtime = nextRuntime;
-      checkers = nextCheckers;
-      stores.retain([...nextConfig.defaults.rateLimits, ...nextConfig.routes.flatMap((route) => route.rateLimits)]);
-      await Promise.all(previous.map((checker) => checker.stop()));
-      log.info({ routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source }, 'config reloaded');
+    reload(next) {
+      // One reload at a time, in the order asked.
+      const result = reloading.then(() => reload(next));
+      reloading = result.catch(() => undefined);
+      return result;
     },
     close() {
       closing ??= (async () => {
         log.info({}, 'weir stopping: draining in-flight requests');
-        await listener.drain(options.drainTimeoutMs ?? 10_000);
-        await Promise.all(checkers.map((checker) => checker.stop()));
+        await reloading;
+        await listener.drain(drainTimeoutMs);
+        await stopHealthChecks(checkers);
         await transport.close();
-        await stores.close();
+        await live.stores.close();
         log.info({}, 'weir stopped');
       })();
       return closing;
@@ -106,13 +150,20 @@ async function loadConfig(config: WeirOptions['config']): Promise<WeirConfig> {
   return typeof config === 'string' ? loadConfigFile(config) : loadConfigObject(config);
 }
 
-async function startHealthChecks(runtime: Runtime, log: Logger): Promise<ActiveHealthChecker[]> {
-  const checkers: ActiveHealthChecker[] = [];
-  for (const service of runtime.services.values()) {
-    const { healthCheck } = service.config;
-    if (healthCheck) checkers.push(new ActiveHealthChecker(service.name, service.backends, healthCheck, log));
-  }
-  // The first round decides who is up before any traffic arrives.
-  await Promise.all(checkers.map((checker) => checker.start()));
-  return checkers;
+function clientSettings(config: WeirConfig): ClientSettings {
+  return {
+    maxConnections: config.limits.clientConnections,
+    pipelinedRequests: config.limits.pipelinedRequests,
+    headerTimeoutMs: config.clientTimeouts.headerMs,
+    keepAliveMs: config.clientTimeouts.keepAliveMs,
+  };
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.host === b.host && a.port === b.port;
+}
+
+function urlOf(address: Address): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `http://${host}:${address.port}`;
 }

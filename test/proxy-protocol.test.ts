@@ -5,27 +5,26 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ProxyHandlers } from '../src/proxy/handler.ts';
-import { listenHttp, proxySource, type HttpListener, type ListenOptions } from '../src/server/http-listener.ts';
+import { listenHttp, type ClientSettings, type HttpListener, type ListenOptions, type RequestServer } from '../src/server/http-listener.ts';
 import { rawExchange } from './helpers/client.ts';
 import { captureLog } from './helpers/log.ts';
 
 const V2_SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
 
-/** Answers every request with the PROXY source of its connection and the size of its body. */
-const handlers: ProxyHandlers = {
-  onRequest(req, res) {
+/** Answers every request with the PROXY source address of its connection and the size of its body. */
+const handlers: RequestServer = {
+  serve(request, answer) {
     let bodyBytes = 0;
-    req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ source: proxySource(req.socket) ?? null, url: req.url, bodyBytes }));
+    request.body.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    request.body.on('end', () => {
+      const body = JSON.stringify({ source: request.proxySource ?? null, url: request.url, bodyBytes });
+      answer.writeHead(200, undefined, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))]);
+      answer.end(body);
     });
   },
-  onUpgrade(_req, socket) {
-    socket.destroy();
-  },
 };
+
+const SETTINGS: ClientSettings = { maxConnections: 1000, pipelinedRequests: 16, headerTimeoutMs: 30_000, keepAliveMs: 5_000 };
 
 function request(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: weir.test\r\n${extra}\r\n`;
@@ -38,7 +37,7 @@ function v2Header(command: 'LOCAL' | 'PROXY', familyTransport: number, addresses
 
 interface Answer {
   status: number;
-  body: { source: { address: string; port: number } | null; url: string; bodyBytes: number };
+  body: { source: string | null; url: string; bodyBytes: number };
 }
 
 /** A client connection that writes exactly the bytes given and reads Content-Length responses one at a time. */
@@ -108,7 +107,7 @@ describe('PROXY protocol on the listener', () => {
   const log = captureLog();
 
   async function start(options: ListenOptions): Promise<HttpListener> {
-    return listenHttp({ host: '127.0.0.1', port: 0 }, handlers, log.logger, options);
+    return listenHttp({ host: '127.0.0.1', port: 0 }, handlers, SETTINGS, log.logger, options);
   }
 
   before(async () => {
@@ -124,7 +123,7 @@ describe('PROXY protocol on the listener', () => {
     await connection.write(`PROXY TCP4 192.0.2.10 198.51.100.1 56324 443\r\n${request('/same-write')}`);
     const answer = await connection.response();
     assert.equal(answer.status, 200);
-    assert.deepEqual(answer.body.source, { address: '192.0.2.10', port: 56324 });
+    assert.deepEqual(answer.body.source, '192.0.2.10');
     assert.equal(answer.body.url, '/same-write');
     connection.close();
   });
@@ -137,7 +136,7 @@ describe('PROXY protocol on the listener', () => {
     await connection.write(bytes.slice(30, 60));
     await connection.write(bytes.slice(60));
     const answer = await connection.response();
-    assert.deepEqual(answer.body.source, { address: '2001:db8::7', port: 40000 });
+    assert.deepEqual(answer.body.source, '2001:db8::7');
     assert.equal(answer.body.url, '/split');
     connection.close();
   });
@@ -149,14 +148,14 @@ describe('PROXY protocol on the listener', () => {
     await connection.write(Buffer.concat([Buffer.from(head), body]));
     const answer = await connection.response();
     assert.equal(answer.body.bodyBytes, body.length);
-    assert.deepEqual(answer.body.source, { address: '192.0.2.11', port: 1000 });
+    assert.deepEqual(answer.body.source, '192.0.2.11');
     connection.close();
   });
 
   it('reads v2 headers for TCP over IPv4 and IPv6', async () => {
     const ipv4 = new RawConnection(port);
     await ipv4.write(Buffer.concat([v2Header('PROXY', 0x11, Buffer.from([192, 0, 2, 20, 198, 51, 100, 1, 0xdc, 0x04, 0x01, 0xbb])), Buffer.from(request('/v2-ipv4'))]));
-    assert.deepEqual((await ipv4.response()).body.source, { address: '192.0.2.20', port: 56324 });
+    assert.deepEqual((await ipv4.response()).body.source, '192.0.2.20');
     ipv4.close();
 
     const ipv6 = new RawConnection(port);
@@ -165,7 +164,7 @@ describe('PROXY protocol on the listener', () => {
     // The header alone first: the request follows in a later write.
     await ipv6.write(header);
     await ipv6.write(request('/v2-ipv6'));
-    assert.deepEqual((await ipv6.response()).body.source, { address: '2001:db8::20', port: 8080 });
+    assert.deepEqual((await ipv6.response()).body.source, '2001:db8::20');
     ipv6.close();
   });
 
@@ -186,8 +185,8 @@ describe('PROXY protocol on the listener', () => {
     const second = await connection.response();
     assert.equal(first.body.url, '/first');
     assert.equal(second.body.url, '/second');
-    assert.deepEqual(first.body.source, { address: '192.0.2.30', port: 50000 });
-    assert.deepEqual(second.body.source, { address: '192.0.2.30', port: 50000 });
+    assert.deepEqual(first.body.source, '192.0.2.30');
+    assert.deepEqual(second.body.source, '192.0.2.30');
     connection.close();
   });
 
@@ -219,7 +218,7 @@ describe('PROXY protocol on the listener', () => {
 describe('PROXY protocol header timeout and drain', () => {
   it('closes a connection that does not finish its header in time', async () => {
     const { logger, lines } = captureLog();
-    const listener = await listenHttp({ host: '127.0.0.1', port: 0 }, handlers, logger, { proxyProtocol: true, proxyHeaderTimeoutMs: 200 });
+    const listener = await listenHttp({ host: '127.0.0.1', port: 0 }, handlers, SETTINGS, logger, { proxyProtocol: true, proxyHeaderTimeoutMs: 200 });
     try {
       const connection = new RawConnection(listener.address.port);
       await connection.write('PROXY TCP4 192.0.2.1 ');
@@ -233,7 +232,7 @@ describe('PROXY protocol header timeout and drain', () => {
   });
 
   it('drain closes connections waiting for a header and idle keep-alive ones, and stops listening', async () => {
-    const listener = await listenHttp({ host: '127.0.0.1', port: 0 }, handlers, captureLog().logger, { proxyProtocol: true });
+    const listener = await listenHttp({ host: '127.0.0.1', port: 0 }, handlers, SETTINGS, captureLog().logger, { proxyProtocol: true });
     const { port } = listener.address;
     const waiting = new RawConnection(port);
     await waiting.write('PROXY TCP4 192.0.2.1');
@@ -252,7 +251,7 @@ describe('PROXY protocol header timeout and drain', () => {
 
 describe('without PROXY protocol', () => {
   it('treats a PROXY header as a malformed request and names no source', async () => {
-    const listener = await listenHttp({ host: '127.0.0.1', port: 0 }, handlers, captureLog().logger);
+    const listener = await listenHttp({ host: '127.0.0.1', port: 0 }, handlers, SETTINGS, captureLog().logger);
     try {
       const plain = new RawConnection(listener.address.port);
       await plain.write(request('/plain'));

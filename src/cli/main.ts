@@ -4,6 +4,7 @@ import { loadConfigFile, summarizeConfig } from '../config/load.ts';
 import { ConfigError, type Address } from '../config/types.ts';
 import { startDemo } from './demo.ts';
 import { explainRequest } from './explain.ts';
+import { createLogger } from '../log.ts';
 import { startWeir } from '../weir.ts';
 
 const USAGE = `weir: an HTTP load balancer and reverse proxy
@@ -70,17 +71,28 @@ async function start(args: string[]): Promise<number> {
   const { values } = parse(args, { config: { type: 'string', short: 'c' }, listen: { type: 'string' } });
   const listen = typeof values.listen === 'string' ? parseListen(values.listen) : undefined;
   const file = typeof values.config === 'string' ? values.config : undefined;
+  // From here on every line weir writes is one JSON object, failures to start included.
+  const log = createLogger(undefined);
 
   let stop: () => Promise<void>;
   let reload: (() => Promise<void>) | undefined;
-  if (file) {
-    const weir = await startWeir({ config: file, listen });
-    stop = () => weir.close();
-    reload = () => weir.reload(file);
-  } else {
-    const demo = await startDemo(listen ?? { host: '127.0.0.1', port: 8080 });
-    process.stdout.write(`${demo.instructions}\n`);
-    stop = () => demo.close();
+  try {
+    if (file) {
+      const weir = await startWeir({ config: file, listen, logger: log });
+      stop = () => weir.close();
+      reload = () => weir.reload(file);
+    } else {
+      const demo = await startDemo(listen ?? { host: '127.0.0.1', port: 8080 }, log);
+      process.stdout.write(`${demo.instructions}\n`);
+      stop = () => demo.close();
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log.error({ issues: error.issues }, `weir cannot start: the config is invalid\n${error.message}`);
+      return 2;
+    }
+    log.error({ err: error }, `weir cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
   }
 
   await new Promise<void>((resolve) => {
@@ -96,7 +108,8 @@ async function start(args: string[]): Promise<number> {
       process.on('SIGHUP', () => {
         reloadFile().catch((error: unknown) => {
           // A bad new config leaves the running one in place.
-          process.stderr.write(`weir: reload failed, keeping the running config:\n${error instanceof Error ? error.message : String(error)}\n`);
+          const issues = error instanceof ConfigError ? { issues: error.issues } : { err: error };
+          log.error(issues, `reload failed, keeping the running config: ${error instanceof Error ? error.message : String(error)}`);
         });
       });
     }

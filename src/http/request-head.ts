@@ -29,8 +29,6 @@ export interface ForwardingFacts {
   trusted: boolean;
   /** "http" or "https": how the client reached weir. */
   scheme: string;
-  /** For Upgrade requests: the Upgrade value to keep (hop-by-hop, but the tunnel needs it). */
-  upgrade?: string | undefined;
   /** The request id header (as written) and its value; undefined when request ids are off. */
   requestId?: { header: string; value: string } | undefined;
 }
@@ -82,8 +80,8 @@ export function readClientRequestHead(raw: readonly string[], requestIdHeader: s
 }
 
 /**
- * Adds X-Forwarded-For, -Proto and -Host, the request id and, for upgrades,
- * Connection and Upgrade. From a trusted proxy the client's X-Forwarded-For
+ * Adds X-Forwarded-For, -Proto and -Host and the request id. (An Upgrade
+ * request's Upgrade header goes to the upstream client on its own.) From a trusted proxy the client's X-Forwarded-For
  * is extended and its -Proto and -Host kept; from anyone else they were
  * spoofable, so they are replaced by what weir itself saw.
  */
@@ -95,7 +93,6 @@ export function appendForwardingHeaders(head: ClientRequestHead, raw: readonly s
   const host = forwardedHost ?? head.host;
   if (host !== undefined) headers.push('x-forwarded-host', host);
   if (facts.requestId) headers.push(facts.requestId.header, facts.requestId.value);
-  if (facts.upgrade !== undefined) headers.push('connection', 'upgrade', 'upgrade', facts.upgrade);
 }
 
 /**

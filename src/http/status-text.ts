@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 // The reason phrases weir writes on its own answers; Node's STATUS_CODES
 // covers the rest.
 
@@ -15,4 +17,10 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
+
+/** The reason phrase for a status: weir's own, Node's, or "Error". */
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? STATUS_CODES[status] ?? 'Error';
+}

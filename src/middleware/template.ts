@@ -8,24 +8,10 @@
 // expansion removes every control character as well, so no variable can
 // carry a line break onto the wire whatever a future caller feeds it.
 
-import { fail, ok, type Result } from '../config/result.ts';
+import { parseTemplate, type TemplateVariable } from '../config/template-syntax.ts';
 import type { RequestContext } from './types.ts';
 
-/** What a template can refer to, with what it means (for docs and error messages). */
-export const TEMPLATE_VARIABLES = {
-  client_ip: "the client's address (behind trusted_proxies: taken from X-Forwarded-For or the PROXY header)",
-  remote_addr: 'the address of the connection\'s peer',
-  host: 'the Host header without the port, lower-case',
-  path: 'the path as the client sent it',
-  query: 'the query string without "?" ("" when there is none)',
-  request_uri: 'the path and query as the client sent them',
-  method: 'the request method',
-  scheme: 'http or https, as the client reached weir',
-  request_id: 'the request id (kept from the client when well formed, otherwise generated)',
-  route: "the route's name",
-} as const;
-
-export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
+export { parseTemplate, TEMPLATE_VARIABLES } from '../config/template-syntax.ts';
 
 /** Where each variable's value comes from: a read of the request's context, no object built per request. */
 const READ: Record<TemplateVariable, (ctx: RequestContext) => string> = {
@@ -40,30 +26,6 @@ const READ: Record<TemplateVariable, (ctx: RequestContext) => string> = {
   request_id: (ctx) => ctx.requestId,
   route: (ctx) => ctx.routeName,
 };
-
-type Part = string | { variable: TemplateVariable };
-
-const VARIABLE = /\$\{([^}]*)\}/g;
-
-/** The template's parts, or why it is not one (an unknown variable, an unclosed "${"). */
-export function parseTemplate(text: string): Result<Part[]> {
-  const parts: Part[] = [];
-  let last = 0;
-  for (const match of text.matchAll(VARIABLE)) {
-    const name = match[1] as string;
-    if (!Object.hasOwn(TEMPLATE_VARIABLES, name)) {
-      const known = Object.keys(TEMPLATE_VARIABLES).map((known) => `\${${known}}`).join(', ');
-      return fail(`unknown variable \${${name}}; the variables are ${known}`);
-    }
-    if (match.index > last) parts.push(text.slice(last, match.index));
-    parts.push({ variable: name as TemplateVariable });
-    last = match.index + match[0].length;
-  }
-  const rest = text.slice(last);
-  if (rest.includes('${')) return fail('has "${" without a closing "}"');
-  if (rest !== '') parts.push(rest);
-  return ok(parts);
-}
 
 export type Template = (ctx: RequestContext) => string;
 

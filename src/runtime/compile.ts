@@ -13,7 +13,7 @@ import { IpSet } from '../net/ip-set.ts';
 import { compileRateLimit, type CompiledRateLimit } from '../ratelimit/rate-limit.ts';
 import type { RateLimitStores } from '../ratelimit/stores.ts';
 import { createRouter, type Router } from '../routing/router.ts';
-import { Backend } from '../upstream/backend.ts';
+import type { BackendSettings } from '../upstream/backend-settings.ts';
 import type { BackendRegistry } from '../upstream/registry.ts';
 import { Service } from '../upstream/service.ts';
 
@@ -57,6 +57,10 @@ export interface CompiledRoute {
   readonly maxBodyBytes: number | undefined;
   /** The service's timeouts with the route's own over them (unused by routes that do not forward). */
   readonly timeouts: TimeoutsConfig;
+  /** Whether the route's `methods` (or a firewall's) list TRACE, which is refused otherwise. */
+  readonly allowsTrace: boolean;
+  /** The Allow header of a 405 on this route. */
+  readonly allowedMethods: string;
 }
 
 /** Everything one config compiles into. Immutable; a reload builds a new one and swaps the reference. */
@@ -64,6 +68,8 @@ export interface Runtime {
   readonly config: WeirConfig;
   readonly router: Router<CompiledRoute>;
   readonly services: ReadonlyMap<string, Service>;
+  /** What each backend's weight, backup and slow start are to be; applyBackendSettings() applies them (compile touches no live backend). */
+  readonly backendSettings: ReadonlyArray<BackendSettings>;
   /** Peers whose forwarding headers are believed; undefined when there are none. */
   readonly trustedProxies: IpSet | undefined;
   /** The request id header as written, and lower-case for lookups; undefined when ids are off. */
@@ -74,16 +80,14 @@ export interface Runtime {
 
 export function compileRuntime(config: WeirConfig, registry: BackendRegistry, stores: RateLimitStores, log: Logger): Runtime {
   const services = new Map<string, Service>();
+  const backendSettings: BackendSettings[] = [];
   for (const [name, serviceConfig] of config.services) {
     const backends = serviceConfig.servers.map((server) => {
-      const backend = registry.get(name, server.address);
-      backend.weight = server.weight;
-      backend.backup = server.backup;
-      backend.slowStartMs = serviceConfig.slowStartMs;
+      const backend = registry.lookup(name, server.address);
+      backendSettings.push({ backend, weight: server.weight, backup: server.backup, slowStartMs: serviceConfig.slowStartMs });
       return backend;
     });
     services.set(name, new Service(serviceConfig, backends, log));
-    Backend.touch();
   }
   const requestIdHeader = config.requestIdHeader === undefined ? undefined : { name: config.requestIdHeader, lower: config.requestIdHeader.toLowerCase() };
   const stampRequestId = compileRequestIdStamp(requestIdHeader?.lower);
@@ -92,13 +96,11 @@ export function compileRuntime(config: WeirConfig, registry: BackendRegistry, st
   const router = createRouter(
     routes.map((route) => ({ host: route.config.host, path: route.config.path, methods: route.config.methods, value: route })),
   );
-  const inUse = new Set<Backend>();
-  for (const service of services.values()) for (const backend of service.backends) inUse.add(backend);
-  registry.retain(inUse);
   return {
     config,
     router,
     services,
+    backendSettings,
     trustedProxies: config.trustedProxies.length > 0 ? IpSet.from(config.trustedProxies) : undefined,
     requestIdHeader,
     stampRequestId,
@@ -171,8 +173,12 @@ function compileRoute(
     rewritesPath: pathSteps.length > 0,
     maxBodyBytes: smallest(config.defaults.firewall.maxBodyBytes, route.firewall.maxBodyBytes),
     timeouts: action.kind === 'forward' ? { ...action.service.config.timeouts, ...route.timeouts } : NO_TIMEOUTS,
+    allowsTrace: [route.methods, route.firewall.methods, config.defaults.firewall.methods].some((methods) => methods?.includes('TRACE')),
+    allowedMethods: (route.methods ?? route.firewall.methods ?? config.defaults.firewall.methods ?? COMMON_METHODS).filter((m) => m !== 'TRACE').join(', '),
   };
 }
+
+const COMMON_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 function smallest(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);

@@ -2,14 +2,35 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Address } from '../config/types.ts';
-import type { Logger } from '../log.ts';
-import type { ProxyHandlers } from '../proxy/handler.ts';
+import { SocketAnswer, type ClientAnswer } from '../http/client-answer.ts';
 import { plainResponseBytes } from '../http/respond.ts';
+import type { Logger } from '../log.ts';
+import type { IncomingRequest } from '../runtime/driver.ts';
+import { ClientConnection } from './client-connection.ts';
 import { parseProxyHeader, type ProxySource } from './proxy-protocol.ts';
+
+/** Whoever serves the requests a listener accepts: the driver. */
+export interface RequestServer {
+  serve(request: IncomingRequest, answer: ClientAnswer): void;
+}
+
+/** What a listener enforces on its clients; a reload may change all of it. */
+export interface ClientSettings {
+  /** Open client connections at once; beyond it a new connection is closed at once. */
+  maxConnections: number;
+  /** Requests a client may send ahead on one connection while one is being served. */
+  pipelinedRequests: number;
+  /** The whole request head must arrive within this (408). */
+  headerTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs: number;
+}
 
 /** A listening HTTP server that knows how to stop gracefully. */
 export interface HttpListener {
   readonly address: Address;
+  /** Applies new client settings to the running listener (a reload). */
+  configure(settings: ClientSettings): void;
   /** Stops accepting, lets in-flight requests finish until the deadline, then closes every connection. */
   drain(deadlineMs: number): Promise<void>;
 }
@@ -18,8 +39,7 @@ export interface ListenOptions {
   /**
    * Every connection must open with a PROXY protocol header (v1 or v2), as
    * sent by a TCP balancer in front of weir (HAProxy send-proxy, AWS NLB,
-   * ...). The client it declares is proxySource(socket). A connection without
-   * a valid header is closed.
+   * ...). A connection without a valid header is closed.
    */
   proxyProtocol?: boolean;
   /** How long a connection may take to send its whole PROXY header (default 5000). */
@@ -29,33 +49,43 @@ export interface ListenOptions {
 const proxySources = new WeakMap<Socket, ProxySource>();
 
 /**
- * The client a PROXY protocol header declared for this connection; undefined
- * without PROXY protocol, and for headers that name no client (v1 UNKNOWN,
- * v2 LOCAL: the balancer's own health checks).
- */
-export function proxySource(socket: Socket): ProxySource | undefined {
-  return proxySources.get(socket);
-}
-
-/**
  * Node's HTTP parser (llhttp) does the strict parsing: a request with
  * conflicting Content-Length headers, Content-Length together with
  * Transfer-Encoding, invalid header characters or no Host never reaches
- * weir's handler; it lands in 'clientError' and gets a 4xx here.
+ * the driver; it lands in 'clientError' and gets a 4xx here. Requests on
+ * one connection are served one at a time, in order (client-connection.ts).
  */
-export async function listenHttp(listen: Address, handlers: ProxyHandlers, log: Logger, options: ListenOptions = {}): Promise<HttpListener> {
+export async function listenHttp(
+  listen: Address,
+  requests: RequestServer,
+  settings: ClientSettings,
+  log: Logger,
+  options: ListenOptions = {},
+): Promise<HttpListener> {
+  let current = settings;
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | undefined;
 
   const server = http.createServer({
-    // Large uploads and long downloads may take as long as they need; the
-    // idle timeouts toward the backend guard against stuck transfers.
+    // Uploads and downloads may take as long as they need while bytes flow;
+    // the idle timeouts on both sides catch the ones that stop.
     requestTimeout: 0,
-    headersTimeout: 30_000,
-    keepAliveTimeout: 5_000,
+    headersTimeout: settings.headerTimeoutMs,
+    keepAliveTimeout: settings.keepAliveMs,
+    // How often Node looks for connections past headersTimeout.
+    connectionsCheckingInterval: 1_000,
     requireHostHeader: true,
   });
+  applySettings(server, settings);
+
+  const connections = new WeakMap<Socket, ClientConnection>();
+  const serve = (req: http.IncomingMessage, answer: ClientAnswer, upgrade?: IncomingRequest['upgrade']): void => {
+    requests.serve(incomingRequest(req, upgrade), answer);
+  };
+  const onOverflow = (socket: Socket): void => {
+    log.info({ client: socket.remoteAddress, limit: current.pipelinedRequests }, `closing a connection after the answers it is owed: more than ${current.pipelinedRequests} pipelined requests waiting`);
+  };
 
   server.on('request', (req, res) => {
     inFlight++;
@@ -64,15 +94,23 @@ export async function listenHttp(listen: Address, handlers: ProxyHandlers, log: 
       inFlight--;
       if (draining && inFlight === 0) drained?.();
     });
-    handlers.onRequest(req, res);
+    const socket = req.socket;
+    let connection = connections.get(socket);
+    if (connection === undefined) {
+      connection = new ClientConnection(socket, () => current.pipelinedRequests, onOverflow);
+      connections.set(socket, connection);
+    }
+    connection.accept(req, res, (answer) => serve(req, answer));
   });
   // Upgraded connections leave the server's bookkeeping; weir keeps its own
   // list so a drain can end the tunnels too.
   const tunnels = new Set<Duplex>();
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     tunnels.add(socket);
     socket.once('close', () => tunnels.delete(socket));
-    handlers.onUpgrade(req, socket, head);
+    socket.on('error', () => socket.destroy());
+    const protocol = req.headers.upgrade;
+    serve(req, new SocketAnswer(socket), { protocol: Array.isArray(protocol) ? (protocol[0] ?? '') : (protocol ?? ''), head });
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
@@ -80,10 +118,13 @@ export async function listenHttp(listen: Address, handlers: ProxyHandlers, log: 
       return;
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    log.debug({ status, code: error.code, remote: socket.remoteAddress }, `${status} malformed request: ${error.code ?? error.message}`);
+    const reason = status === 408 ? `request head not complete within ${current.headerTimeoutMs}ms (client_timeouts.header)` : (error.code ?? error.message);
+    log.info({ status, owner: 'client', reason, client: socket.remoteAddress }, `${status} malformed request: ${reason}`);
     socket.end(plainResponseBytes(status));
   });
-  server.on('error', (error) => log.error({ err: error }, `listener error: ${error.message}`));
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    log.warn({ client: data?.remoteAddress, limit: current.maxConnections }, `connection refused: ${current.maxConnections} client connections open (limits.client_connections)`);
+  });
   const awaitingHeader = options.proxyProtocol ? expectProxyHeaders(server, options.proxyHeaderTimeoutMs ?? 5_000, log) : undefined;
 
   await new Promise<void>((resolve, reject) => {
@@ -91,6 +132,8 @@ export async function listenHttp(listen: Address, handlers: ProxyHandlers, log: 
     server.once('error', onError);
     server.listen(listen.port, listen.host, () => {
       server.off('error', onError);
+      // Only now: a failure to listen is the caller's to report, once.
+      server.on('error', (error) => log.error({ err: error }, `listener error: ${error.message}`));
       resolve();
     });
   });
@@ -113,7 +156,40 @@ export async function listenHttp(listen: Address, handlers: ProxyHandlers, log: 
     await closed;
   }
 
-  return { address, drain };
+  return {
+    address,
+    configure(next) {
+      current = next;
+      applySettings(server, next);
+    },
+    drain,
+  };
+}
+
+function applySettings(server: http.Server, settings: ClientSettings): void {
+  server.maxConnections = settings.maxConnections;
+  server.headersTimeout = settings.headerTimeoutMs;
+  server.keepAliveTimeout = settings.keepAliveMs;
+}
+
+function incomingRequest(req: http.IncomingMessage, upgrade: IncomingRequest['upgrade']): IncomingRequest {
+  const source = proxySources.get(req.socket);
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    rawHeaders: req.rawHeaders,
+    peer: unmapped(req.socket.remoteAddress ?? ''),
+    proxySource: source && unmapped(source.address),
+    body: req,
+    upgrade,
+  };
+}
+
+/** IPv4-mapped IPv6 ("::ffff:10.0.0.1") unwrapped, so IPv4 rules apply. */
+function unmapped(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 /**

@@ -1,0 +1,79 @@
+// One client connection's requests, served one at a time and in order.
+//
+// Node's HTTP server parses every request a client pipelines and announces
+// each at once; served as they come, 2,000 pipelined GETs would become 2,000
+// backend requests in parallel from one client. Like nginx, weir serves a
+// connection's requests one after another: the next starts when the answer
+// to the one before is complete. A bounded number may wait; a client that
+// sends more gets the answers it is owed and then the connection closes.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { ResponseAnswer } from '../http/client-answer.ts';
+
+type Serve = (answer: ResponseAnswer) => void;
+
+interface Waiting {
+  res: ServerResponse;
+  serve: Serve;
+}
+
+export class ClientConnection {
+  readonly #socket: Socket;
+  readonly #limit: () => number;
+  readonly #onOverflow: (socket: Socket) => void;
+  readonly #waiting: Waiting[] = [];
+  #busy = false;
+  /** Past the limit: no request is taken any more, the connection ends after the answers owed. */
+  #closing = false;
+
+  constructor(socket: Socket, limit: () => number, onOverflow: (socket: Socket) => void) {
+    this.#socket = socket;
+    this.#limit = limit;
+    this.#onOverflow = onOverflow;
+  }
+
+  /** Serves the request now if the connection is free, later if there is room to wait, never if not. */
+  accept(_req: IncomingMessage, res: ServerResponse, serve: Serve): void {
+    if (this.#closing) return;
+    if (!this.#busy) {
+      this.#run(res, serve);
+      return;
+    }
+    if (this.#waiting.length < this.#limit()) {
+      this.#waiting.push({ res, serve });
+      return;
+    }
+    // Requests past this one are never answered: the last answer owed
+    // carries "Connection: close" and Node ends the connection after it.
+    this.#closing = true;
+    const last = this.#waiting.at(-1)?.res ?? this.#current;
+    if (last && !last.headersSent) last.shouldKeepAlive = false;
+    else this.#socket.end();
+    // Read nothing more from a client that does not wait for its answers.
+    this.#socket.pause();
+    this.#onOverflow(this.#socket);
+  }
+
+  #current: ServerResponse | undefined;
+
+  #run(res: ServerResponse, serve: Serve): void {
+    this.#busy = true;
+    this.#current = res;
+    res.once('close', () => this.#next());
+    serve(new ResponseAnswer(res));
+  }
+
+  #next(): void {
+    this.#busy = false;
+    this.#current = undefined;
+    const next = this.#waiting.shift();
+    if (next === undefined) return;
+    if (next.res.destroyed) {
+      // The connection is gone; what waited on it goes with it.
+      this.#waiting.length = 0;
+      return;
+    }
+    this.#run(next.res, next.serve);
+  }
+}
