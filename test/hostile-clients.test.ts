@@ -110,6 +110,19 @@ describe('pipelining', () => {
     assert.ok(answered >= 1 && answered <= 1 + 16, `the flooding connection got ${answered} answers: the one served and at most 16 waiting`);
   });
 
+  it('60,000 pipelined requests: the connection is closed after the answers owed, and weir does not take in the rest', async () => {
+    backend.reset();
+    const before = process.memoryUsage().rss;
+    const started = Date.now();
+    const answer = await rawExchange(weir.address.port, 'GET /flood HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(60_000), 10_000);
+    const grownMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+    assert.ok((answer.match(/^HTTP\/1\.1 200 /gm)?.length ?? 0) <= 17);
+    assert.ok(Date.now() - started < 5_000, `closed after ${Date.now() - started}ms`);
+    // Taking in all 60,000 costs some 250 MiB of request objects.
+    assert.ok(grownMiB < 120, `memory grew by ${grownMiB.toFixed(0)} MiB`);
+    assert.equal(backend.peak(), 1);
+  });
+
   it('a client that waits for its answers gets every one, in order', async () => {
     const answer = await rawExchange(
       weir.address.port,

@@ -13,6 +13,17 @@ import { ResponseAnswer } from '../http/client-answer.ts';
 
 type Serve = (answer: ResponseAnswer) => void;
 
+/**
+ * Reads nothing more from a client that does not wait for its answers. Node
+ * resumes a paused connection once its answers drain, and its parser would
+ * then take in every request still on the wire (60,000 pipelined GETs are
+ * 60,000 request objects): this connection stays paused until it closes.
+ */
+function stopReading(socket: Socket): void {
+  socket.pause();
+  socket.resume = () => socket;
+}
+
 interface Waiting {
   res: ServerResponse;
   serve: Serve;
@@ -50,8 +61,7 @@ export class ClientConnection {
     const last = this.#waiting.at(-1)?.res ?? this.#current;
     if (last && !last.headersSent) last.shouldKeepAlive = false;
     else this.#socket.end();
-    // Read nothing more from a client that does not wait for its answers.
-    this.#socket.pause();
+    stopReading(this.#socket);
     this.#onOverflow(this.#socket);
   }
 

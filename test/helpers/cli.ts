@@ -10,9 +10,9 @@ export interface CliResult {
 }
 
 /** Runs the weir command to completion (bounded), on the same Node.js as the tests. */
-export function runCli(args: string[], timeoutMs = 10_000): Promise<CliResult> {
+export function runCli(args: string[], timeoutMs = 10_000, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
