@@ -3,21 +3,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, summarizeConfig } from './load.ts';
-import { defaultTimeouts, noRules, server, serviceDefaults } from './expected.fixtures.ts';
-import type { HealthCheckConfig, ServiceConfig } from './types.ts';
+import { defaultHealthCheck, defaultTimeouts, noRules, server, serviceDefaults } from './expected.fixtures.ts';
+import type { ServiceConfig } from './types.ts';
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
-const courseHealthCheck: HealthCheckConfig = {
-  type: 'http',
-  method: 'GET',
-  path: '/healthcheck',
-  intervalMs: 5000,
-  timeoutMs: 2000,
-  healthyThreshold: 2,
-  unhealthyThreshold: 3,
-  expectedStatuses: [[200, 399]],
-};
 
 test("the course's example translates into routes with a service each", async () => {
   const config = await loadConfigFile(example('course-loadbalancer.yaml'));
@@ -58,7 +48,7 @@ test("the course's example translates into routes with a service each", async ()
       name,
       servers: ports.map((port) => server('localhost', port)),
       balance: 'least_connections',
-      healthCheck: courseHealthCheck,
+      healthCheck: defaultHealthCheck,
       timeouts: defaultTimeouts,
     },
   ];
@@ -147,7 +137,7 @@ test("weir's example uses every key, with the meanings its comments give", async
           servers: [server('127.0.0.1', 9081), server('127.0.0.1', 9082)],
           balance: 'weighted_round_robin',
           sticky: { cookie: 'weir_web' },
-          healthCheck: courseHealthCheck,
+          healthCheck: defaultHealthCheck,
           timeouts: defaultTimeouts,
         },
       ],

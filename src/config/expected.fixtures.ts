@@ -1,6 +1,6 @@
 // What the loader is expected to produce for the parts a test does not set:
 // written out once, in full, for the config tests to compare against.
-import type { RouteConfig, RuleSet, ServerConfig, ServiceConfig, WeirConfig } from './types.ts';
+import type { HealthCheckConfig, RouteConfig, RuleSet, ServerConfig, ServiceConfig, WeirConfig } from './types.ts';
 
 /** A route with no rules at all. */
 export const noRules = {
@@ -25,6 +25,18 @@ export const serviceDefaults = {
   retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
   queue: { size: 100, timeoutMs: 5000 },
 } satisfies Partial<ServiceConfig>;
+
+/** health_check: {} (and the course's checks): every default. */
+export const defaultHealthCheck = {
+  type: 'http',
+  method: 'GET',
+  path: '/healthcheck',
+  intervalMs: 5000,
+  timeoutMs: 2000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  expectedStatuses: [[200, 399]],
+} satisfies HealthCheckConfig;
 
 export const defaultTimeouts = { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 };
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfigFile, loadConfigObject, loadConfigText, summarizeConfig } from './load.ts';
-import { defaultClientTimeouts, defaultLimits, defaultTimeouts, noRules, server, serviceDefaults, topLevelDefaults } from './expected.fixtures.ts';
+import { defaultClientTimeouts, defaultHealthCheck, defaultLimits, defaultTimeouts, noRules, server, serviceDefaults, topLevelDefaults } from './expected.fixtures.ts';
 import { issuesIn, yaml } from './issues.fixtures.ts';
 import { ConfigError } from './types.ts';
 
@@ -45,16 +45,7 @@ test('a minimal config gets every default', () => {
 
 test('health_check: {} means every default; given values replace them', () => {
   const defaults = loadConfigText(withService('    health_check: {}'), 'weir.yaml');
-  assert.deepEqual(defaults.services.get('api')?.healthCheck, {
-    type: 'http',
-    method: 'GET',
-    path: '/healthcheck',
-    intervalMs: 5000,
-    timeoutMs: 2000,
-    healthyThreshold: 2,
-    unhealthyThreshold: 3,
-    expectedStatuses: [[200, 399]],
-  });
+  assert.deepEqual(defaults.services.get('api')?.healthCheck, defaultHealthCheck);
 
   const given = loadConfigText(
     withService(
