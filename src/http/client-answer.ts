@@ -24,11 +24,19 @@ export interface ClientAnswer {
   onClientGone(callback: () => void): void;
   /** This answer is the last one on its connection. */
   closeConnection(): void;
+  /** The status written, 0 before writeHead. */
+  readonly status: number;
+  /** Body bytes written so far. */
+  readonly bytesSent: number;
+  /** `callback` runs once, when the answer is complete or its connection is gone. */
+  onDone(callback: () => void): void;
 }
 
 /** The ordinary case: Node's ServerResponse. */
 export class ResponseAnswer implements ClientAnswer {
   readonly #res: ServerResponse;
+  status = 0;
+  bytesSent = 0;
 
   constructor(res: ServerResponse) {
     this.#res = res;
@@ -43,10 +51,12 @@ export class ResponseAnswer implements ClientAnswer {
   }
 
   writeHead(status: number, reason: string | undefined, headers: readonly string[]): void {
+    this.status = status;
     this.#res.writeHead(status, reason || undefined, headers as string[]);
   }
 
   write(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
     return this.#res.write(chunk);
   }
 
@@ -56,6 +66,7 @@ export class ResponseAnswer implements ClientAnswer {
 
   end(body?: string, trailers?: ReadonlyArray<[string, string]>): void {
     if (trailers && trailers.length > 0) this.#res.addTrailers(trailers as Array<[string, string]>);
+    if (body !== undefined) this.bytesSent += Buffer.byteLength(body);
     this.#res.end(body);
   }
 
@@ -73,6 +84,10 @@ export class ResponseAnswer implements ClientAnswer {
   closeConnection(): void {
     this.#res.shouldKeepAlive = false;
   }
+
+  onDone(callback: () => void): void {
+    this.#res.once('close', callback);
+  }
 }
 
 /**
@@ -82,6 +97,8 @@ export class ResponseAnswer implements ClientAnswer {
  */
 export class SocketAnswer implements ClientAnswer {
   readonly socket: Duplex;
+  status = 0;
+  bytesSent = 0;
   #headersSent = false;
   #ended = false;
 
@@ -98,11 +115,13 @@ export class SocketAnswer implements ClientAnswer {
   }
 
   writeHead(status: number, reason: string | undefined, headers: readonly string[]): void {
+    this.status = status;
     this.#headersSent = true;
     this.socket.write(responseHead(status, reason, headers, status === 101 ? [] : ['connection', 'close']));
   }
 
   write(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
     return this.socket.write(chunk);
   }
 
@@ -112,6 +131,7 @@ export class SocketAnswer implements ClientAnswer {
 
   end(body?: string): void {
     this.#ended = true;
+    if (body !== undefined) this.bytesSent += Buffer.byteLength(body);
     this.socket.end(body);
   }
 
@@ -127,6 +147,11 @@ export class SocketAnswer implements ClientAnswer {
 
   closeConnection(): void {
     // Always the case: see writeHead.
+  }
+
+  onDone(callback: () => void): void {
+    // A tunnel's answer is done when the tunnel closes, with the connection.
+    this.socket.once('close', callback);
   }
 }
 

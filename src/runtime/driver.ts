@@ -19,8 +19,7 @@ import type { Logger } from '../log.ts';
 import { checkRateLimits, type RateVerdict } from '../ratelimit/rate-limit.ts';
 import type { Transport } from '../upstream/client/transport.ts';
 import type { Runtime } from './compile.ts';
-import type { FailureScene, IncomingRequest } from './exchange.ts';
-import { UpstreamGate } from './exchange.ts';
+import { RequestRecord, UpstreamGate, type FailureScene, type IncomingRequest, type RequestObserver } from './exchange.ts';
 import { Forwarding, type ForwardingHost } from './forward.ts';
 import { planRequest, type RequestPlan } from './plan-request.ts';
 import type { RefusalCounter } from './refusals.ts';
@@ -30,6 +29,8 @@ export interface DriverOptions {
   transport: Transport;
   log: Logger;
   refusals: RefusalCounter;
+  /** The log phase: told of every request once it is over. */
+  observers?: readonly RequestObserver[];
 }
 
 type Admitted = Exclude<RequestPlan, { kind: 'refuse' }>;
@@ -41,6 +42,7 @@ export class Driver implements ForwardingHost {
   readonly transport: Transport;
   readonly log: Logger;
   readonly #refusals: RefusalCounter;
+  readonly #observers: readonly RequestObserver[];
   readonly gate = new UpstreamGate();
 
   constructor(options: DriverOptions) {
@@ -48,29 +50,38 @@ export class Driver implements ForwardingHost {
     this.transport = options.transport;
     this.log = options.log;
     this.#refusals = options.refusals;
+    this.#observers = options.observers ?? [];
   }
 
   /** Serves one request to its end: an answer, a tunnel, or a cut connection, never an exception. */
   serve(request: IncomingRequest, answer: ClientAnswer): void {
     const runtime = this.#runtime();
+    const record = new RequestRecord(request);
+    if (this.#observers.length > 0) answer.onDone(() => this.#logPhase(record, answer));
     try {
       const plan = planRequest(runtime, request);
+      if (plan.context) {
+        record.requestId = plan.context.requestId;
+        record.clientIp = plan.context.clientIp;
+        record.host = plan.context.host;
+      }
+      record.route = plan.route?.name;
       if (plan.kind === 'refuse') {
         const answerHeaders = plan.route?.answerHeaders ?? runtime.stampRequestId;
-        this.answerFailure(answer, plan.failure, { request, context: plan.context, route: plan.route?.name, answerHeaders });
+        this.answerFailure(answer, plan.failure, { request, record, context: plan.context, route: plan.route?.name, answerHeaders });
         return;
       }
-      this.#rateLimitPhase(plan, request, answer, runtime);
+      this.#rateLimitPhase(plan, request, answer, runtime, record);
     } catch (error) {
       this.#internalError(error, request, answer);
     }
   }
 
   /** rate limit: each of the route's limits takes a token; at once when all are local, later when one asks Redis. */
-  #rateLimitPhase(plan: Admitted, request: IncomingRequest, answer: ClientAnswer, runtime: Runtime): void {
+  #rateLimitPhase(plan: Admitted, request: IncomingRequest, answer: ClientAnswer, runtime: Runtime, record: RequestRecord): void {
     const { route, context } = plan;
     if (route.rateLimits.length === 0) {
-      this.#afterRateLimits(plan, request, answer, runtime);
+      this.#afterRateLimits(plan, request, answer, runtime, record);
       return;
     }
     const verdict = checkRateLimits(route.rateLimits, { clientIp: context.clientIp, rawHeaders: context.rawHeaders, routeName: route.name });
@@ -78,10 +89,10 @@ export class Driver implements ForwardingHost {
       // While Redis was asked, the client may have gone.
       if (answer.closed) return;
       if (verdict.kind === 'pass') {
-        this.#afterRateLimits(plan, request, answer, runtime);
+        this.#afterRateLimits(plan, request, answer, runtime, record);
         return;
       }
-      this.answerFailure(answer, rateLimited(verdict), { request, context, route: route.name, answerHeaders: runtime.stampRequestId });
+      this.answerFailure(answer, rateLimited(verdict), { request, record, context, route: route.name, answerHeaders: runtime.stampRequestId });
     };
     if (!(verdict instanceof Promise)) {
       decide(verdict);
@@ -91,9 +102,9 @@ export class Driver implements ForwardingHost {
   }
 
   /** The plan's verdict: a redirect or answer of weir's own, or forwarding. */
-  #afterRateLimits(plan: Admitted, request: IncomingRequest, answer: ClientAnswer, runtime: Runtime): void {
+  #afterRateLimits(plan: Admitted, request: IncomingRequest, answer: ClientAnswer, runtime: Runtime, record: RequestRecord): void {
     if (plan.kind === 'forward') {
-      new Forwarding(this, runtime, plan, request, answer).start();
+      new Forwarding(this, runtime, plan, request, answer, record).start();
       return;
     }
     const headers = plan.kind === 'redirect' ? ['content-type', 'text/plain; charset=utf-8', 'location', plan.location] : [...plan.headers];
@@ -108,6 +119,7 @@ export class Driver implements ForwardingHost {
    * cut, the only honest way to tell the client the body is incomplete.
    */
   answerFailure(answer: ClientAnswer, failure: Failure, scene: FailureScene): void {
+    if (scene.record) scene.record.failure = failure;
     this.#logFailure(failure, scene, answer.headersSent);
     if (failure.rule !== undefined) this.#refusals.count(failure.reason);
     if (answer.closed) return;
@@ -143,6 +155,19 @@ export class Driver implements ForwardingHost {
     if (failure.owner === 'weir') this.log.error(fields, message);
     else if (failure.owner === 'backend' || (failure.owner === 'limit' && failure.status >= 500)) this.log.warn(fields, message);
     else this.log.info(fields, message);
+  }
+
+  /** log: every observer hears of the request once its answer is complete or its connection gone. */
+  #logPhase(record: RequestRecord, answer: ClientAnswer): void {
+    const durationMs = performance.now() - record.started;
+    const bytesSent = answer.bytesSent + record.tunnelledBytes;
+    for (const observer of this.#observers) {
+      try {
+        observer.requestFinished(record, answer.status, bytesSent, durationMs);
+      } catch (error) {
+        this.log.error({ err: error }, `a request observer failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   }
 
   #internalError(error: unknown, request: IncomingRequest, answer: ClientAnswer): void {

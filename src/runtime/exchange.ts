@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import type { HeaderEdit } from '../middleware/headers.ts';
 import type { RequestContext } from '../middleware/types.ts';
+import type { Failure } from '../failure.ts';
 import type { ClientRequest } from './plan-request.ts';
 
 /** A client request as the listener hands it over. */
@@ -17,6 +18,8 @@ export interface IncomingRequest extends ClientRequest {
 /** What one request's failure is about, for its log line. */
 export interface FailureScene {
   request: IncomingRequest;
+  /** Where the log phase will read the failure. */
+  record?: RequestRecord | undefined;
   context?: RequestContext | undefined;
   route?: string | undefined;
   service?: string | undefined;
@@ -31,3 +34,37 @@ export class UpstreamGate {
   inFlight = 0;
 }
 
+
+/**
+ * One request as the log phase sees it once it is over: filled in by the
+ * phases as they go (route, service, backend, attempts, the failure), read
+ * by observers (access log, metrics) when the answer is complete or the
+ * connection gone.
+ */
+export class RequestRecord {
+  /** Date.now() when the request arrived. */
+  readonly startedAt = Date.now();
+  /** performance.now() when the request arrived, for the duration. */
+  readonly started = performance.now();
+  readonly request: IncomingRequest;
+  requestId = '';
+  clientIp: string;
+  host = '';
+  route: string | undefined;
+  service: string | undefined;
+  backend: string | undefined;
+  attempts = 0;
+  failure: Failure | undefined;
+  /** Bytes a tunnel carried to the client after its 101. */
+  tunnelledBytes = 0;
+
+  constructor(request: IncomingRequest) {
+    this.request = request;
+    this.clientIp = request.peer;
+  }
+}
+
+/** Hears of every request once it is over: the access log, metrics. */
+export interface RequestObserver {
+  requestFinished(record: RequestRecord, status: number, bytesSent: number, durationMs: number): void;
+}

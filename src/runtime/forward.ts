@@ -25,7 +25,7 @@ import { Attempt, type AttemptListener } from '../upstream/client/attempt.ts';
 import { classifyUpstreamError } from '../upstream/client/upstream-errors.ts';
 import type { Service } from '../upstream/service.ts';
 import type { CompiledRoute, Runtime } from './compile.ts';
-import type { FailureScene, IncomingRequest, UpstreamGate } from './exchange.ts';
+import type { FailureScene, IncomingRequest, RequestRecord, UpstreamGate } from './exchange.ts';
 import type { Transport } from '../upstream/client/transport.ts';
 import type { Logger } from '../log.ts';
 import type { RequestPlan } from './plan-request.ts';
@@ -50,6 +50,7 @@ export class Forwarding implements AttemptListener {
   readonly #plan: ForwardPlan;
   readonly #request: IncomingRequest;
   readonly #answer: ClientAnswer;
+  readonly #record: RequestRecord;
   readonly #route: CompiledRoute;
   readonly #service: Service;
   readonly #pickContext: PickContext;
@@ -63,7 +64,9 @@ export class Forwarding implements AttemptListener {
   /** The client stopped reading the response: a backend that goes quiet meanwhile is not to blame. */
   #waitingForClient = false;
 
-  constructor(driver: ForwardingHost, runtime: Runtime, plan: ForwardPlan, request: IncomingRequest, answer: ClientAnswer) {
+  constructor(driver: ForwardingHost, runtime: Runtime, plan: ForwardPlan, request: IncomingRequest, answer: ClientAnswer, record: RequestRecord) {
+    this.#record = record;
+    record.service = plan.service.name;
     this.#driver = driver;
     this.#runtime = runtime;
     this.#plan = plan;
@@ -108,6 +111,8 @@ export class Forwarding implements AttemptListener {
   #attempt(backend: Backend): void {
     this.#attempts++;
     this.#tried.add(backend);
+    this.#record.attempts = this.#attempts;
+    this.#record.backend = backend.label;
     const { upstream, hasBody, context } = this.#plan;
     const timeouts = this.#route.timeouts;
     if (hasBody && this.#body === null) {
@@ -207,6 +212,7 @@ export class Forwarding implements AttemptListener {
     this.#answer.writeHead(101, 'Switching Protocols', headers);
     const head = this.#request.upgrade!.head;
     if (head.length > 0) upstream.write(head);
+    upstream.on('data', (chunk: Buffer) => (this.#record.tunnelledBytes += chunk.length));
     upstream.pipe(client);
     client.pipe(upstream);
     let closed = false;
@@ -258,6 +264,7 @@ export class Forwarding implements AttemptListener {
   #fail(failure: Failure, backend?: Backend): void {
     this.#driver.answerFailure(this.#answer, failure, {
       request: this.#request,
+      record: this.#record,
       context: this.#plan.context,
       route: this.#route.name,
       service: this.#service.name,
