@@ -51,10 +51,10 @@ export interface Weir {
  */
 export async function startWeir(options: WeirOptions): Promise<Weir> {
   const log = createLogger(options.logger);
-  const live: LiveState = { registry: new BackendRegistry(), stores: new RateLimitStores(), log };
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const live: LiveState = { registry: new BackendRegistry(), stores: new RateLimitStores(), log, drainTimeoutMs };
   const transport = new Transport();
   const refusals = new RefusalCounter();
-  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const listenOf = (config: WeirConfig): Address => options.listen ?? config.listen;
 
   let runtime!: Runtime;

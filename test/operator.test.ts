@@ -99,6 +99,75 @@ describe('reloads', () => {
   });
 });
 
+describe('long-lived connections across reloads', () => {
+  /** A backend that upgrades every Upgrade request into an echo tunnel. */
+  async function echoBackend(name: string) {
+    const backend = await startBackend(name);
+    backend.server.on('upgrade', (_req, socket: net.Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (data: Buffer) => socket.write(`${name}:${data.toString()}`));
+      socket.on('error', () => undefined);
+      socket.on('end', () => socket.destroy());
+    });
+    return backend;
+  }
+
+  /** Opens a tunnel through weir and resolves once the 101 is in. */
+  async function openTunnel(port: number): Promise<{ socket: net.Socket; echo(text: string): Promise<string>; closed: Promise<void> }> {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    await new Promise<void>((resolve) => {
+      let head = '';
+      const onData = (chunk: Buffer): void => {
+        head += chunk.toString();
+        if (!head.includes('\r\n\r\n')) return;
+        socket.off('data', onData);
+        resolve();
+      };
+      socket.on('data', onData);
+    });
+    const echo = (text: string): Promise<string> =>
+      new Promise((resolve) => {
+        socket.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+        socket.write(text);
+      });
+    return { socket, echo, closed };
+  }
+
+  it('a tunnel whose backend stays open through a reload; one whose backend was removed is closed after the drain deadline', async () => {
+    const kept = await echoBackend('kept');
+    const removed = await echoBackend('removed');
+    const config = (servers: string[]): Record<string, unknown> => ({
+      routes: [{ path: '/', service: 'app' }],
+      services: { app: { servers, balance: 'round_robin' } },
+    });
+    const { startWeir } = await import('../src/weir.ts');
+    const weir = await startWeir({ config: config([kept.address, removed.address]), listen: { host: '127.0.0.1', port: 0 }, logger: false, drainTimeoutMs: 300 });
+    try {
+      const first = await openTunnel(weir.address.port);
+      const second = await openTunnel(weir.address.port);
+      const replies = [await first.echo('1'), await second.echo('2')];
+      const onKept = replies[0]!.startsWith('kept:') ? first : second;
+      const onRemoved = onKept === first ? second : first;
+
+      await weir.reload(config([kept.address, removed.address]));
+      assert.match(await onRemoved.echo('x'), /^removed:x/, 'a reload that keeps the backend keeps the tunnel');
+
+      const reloadedAt = Date.now();
+      await weir.reload(config([kept.address]));
+      await onRemoved.closed;
+      assert.ok(Date.now() - reloadedAt >= 250, 'closed at the drain deadline, not before');
+      assert.match(await onKept.echo('y'), /^kept:y/, 'the tunnel on the kept backend stays open');
+      onKept.socket.destroy();
+    } finally {
+      await weir.close();
+      await Promise.all([kept.close(), removed.close()]);
+    }
+  });
+});
+
 describe('log lines are JSON', () => {
   it('a port in use is reported once, as one JSON line, with exit code 1', async () => {
     const blocker = net.createServer();

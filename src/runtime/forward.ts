@@ -58,6 +58,8 @@ export class Forwarding implements AttemptListener {
   #body: RequestBody | IncomingRequest['body'] | null = null;
   #attempts = 0;
   #current: Attempt | undefined;
+  /** Unregisters this request from the backend it is on (see Backend.track). */
+  #untrack: (() => void) | undefined;
   #holdsGate = false;
   #clientGone = false;
   #done = false;
@@ -113,6 +115,8 @@ export class Forwarding implements AttemptListener {
     this.#tried.add(backend);
     this.#record.attempts = this.#attempts;
     this.#record.backend = backend.label;
+    this.#untrack?.();
+    this.#untrack = backend.track(() => this.#cut(backend));
     const { upstream, hasBody, context } = this.#plan;
     const timeouts = this.#route.timeouts;
     if (hasBody && this.#body === null) {
@@ -261,6 +265,14 @@ export class Forwarding implements AttemptListener {
     this.#finish();
   }
 
+  /** A reload removed the backend and its drain deadline passed: the request or tunnel ends now. */
+  #cut(backend: Backend): void {
+    if (this.#done) return;
+    this.#current?.abandon('backend removed by a reload');
+    this.#fail({ owner: 'config', status: 503, reason: `backend ${backend.label} was removed by a reload and the drain deadline passed` }, backend);
+    this.#answer.destroy();
+  }
+
   #fail(failure: Failure, backend?: Backend): void {
     this.#driver.answerFailure(this.#answer, failure, {
       request: this.#request,
@@ -278,6 +290,7 @@ export class Forwarding implements AttemptListener {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#untrack?.();
     if (this.#body instanceof RequestBody) this.#body.stop();
     if (this.#holdsGate) this.#driver.gate.inFlight--;
   }

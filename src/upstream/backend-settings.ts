@@ -10,9 +10,9 @@ export interface BackendSettings extends BackendConfig {
  * The backend half of applying a runtime: every backend takes its settings
  * from the new config, and the registry keeps exactly those backends. Called
  * once the runtime is certain to be swapped in, so a config that fails to
- * apply has changed no live backend.
+ * apply has changed no live backend. Returns the backends no service uses any more.
  */
-export function applyBackendSettings(registry: BackendRegistry, settings: ReadonlyArray<BackendSettings>): void {
+export function applyBackendSettings(registry: BackendRegistry, settings: ReadonlyArray<BackendSettings>): Backend[] {
   for (const { backend, weight, backup, slowStartMs } of settings) backend.configure({ weight, backup, slowStartMs });
-  registry.adopt(settings.map(({ backend }) => backend));
+  return registry.adopt(settings.map(({ backend }) => backend));
 }

@@ -109,6 +109,9 @@ export class Backend {
   #drained = false;
   #drainReason = '';
 
+  /** How to cut each request or tunnel open on this backend, for when a reload removes it. */
+  readonly #open = new Set<() => void>();
+
   /** performance.now() when it last started taking requests again, for slow start. */
   #upSince = -Infinity;
   #since = Date.now();
@@ -120,6 +123,22 @@ export class Backend {
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     this.label = `${host}:${address.port}`;
     this.origin = `http://${this.label}`;
+  }
+
+  // ---- Requests open on it ----
+
+  /** Registers a request or tunnel open on this backend; the returned function unregisters it. */
+  track(cut: () => void): () => void {
+    this.#open.add(cut);
+    return () => this.#open.delete(cut);
+  }
+
+  /** Cuts every request and tunnel still open on it: a reload removed it and its drain deadline passed. */
+  cutOpen(): number {
+    const open = [...this.#open];
+    this.#open.clear();
+    for (const cut of open) cut();
+    return open.length;
   }
 
   // ---- Reading the state ----

@@ -34,15 +34,20 @@ export class BackendRegistry {
     return backend;
   }
 
-  /** Makes exactly `inUse` the live backends: registers the new ones, forgets the ones no service uses any more. */
-  adopt(inUse: Iterable<Backend>): void {
+  /**
+   * Makes exactly `inUse` the live backends: registers the new ones, forgets
+   * the ones no service uses any more, and returns those.
+   */
+  adopt(inUse: Iterable<Backend>): Backend[] {
     const live = new Map<string, Backend>();
     for (const backend of inUse) {
       const key = keyOf(backend.service, backend.address);
       if (!live.has(key)) live.set(key, backend);
     }
+    const removed = [...this.#live].filter(([key]) => !live.has(key)).map(([, backend]) => backend);
     this.#live = live;
     this.#pending.clear();
+    return removed;
   }
 
   /** The live backend for this service and address, if there is one (for the admin API). */
