@@ -7,7 +7,7 @@
 // to the one before is complete. A bounded number may wait; a client that
 // sends more gets the answers it is owed and then the connection closes.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ResponseAnswer } from '../http/client-answer.ts';
 
@@ -34,6 +34,8 @@ export class ClientConnection {
   readonly #limit: () => number;
   readonly #onOverflow: (socket: Socket) => void;
   readonly #waiting: Waiting[] = [];
+  /** The answer being served now. */
+  #current: ServerResponse | undefined;
   #busy = false;
   /** Past the limit: no request is taken any more, the connection ends after the answers owed. */
   #closing = false;
@@ -45,7 +47,7 @@ export class ClientConnection {
   }
 
   /** Serves the request now if the connection is free, later if there is room to wait, never if not. */
-  accept(_req: IncomingMessage, res: ServerResponse, serve: Serve): void {
+  accept(res: ServerResponse, serve: Serve): void {
     if (this.#closing) return;
     if (!this.#busy) {
       this.#run(res, serve);
@@ -59,13 +61,13 @@ export class ClientConnection {
     // carries "Connection: close" and Node ends the connection after it.
     this.#closing = true;
     const last = this.#waiting.at(-1)?.res ?? this.#current;
-    if (last && !last.headersSent) last.shouldKeepAlive = false;
-    else this.#socket.end();
+    if (last === undefined) this.#socket.end();
+    else if (!last.headersSent) last.shouldKeepAlive = false;
+    // Too late for "Connection: close" on an answer already on its way: end once it is complete.
+    else last.once('finish', () => this.#socket.end());
     stopReading(this.#socket);
     this.#onOverflow(this.#socket);
   }
-
-  #current: ServerResponse | undefined;
 
   #run(res: ServerResponse, serve: Serve): void {
     this.#busy = true;

@@ -100,7 +100,7 @@ export async function listenHttp(
       connection = new ClientConnection(socket, () => current.pipelinedRequests, onOverflow);
       connections.set(socket, connection);
     }
-    connection.accept(req, res, (answer) => serve(req, answer));
+    connection.accept(res, (answer) => serve(req, answer));
   });
   // Upgraded connections leave the server's bookkeeping; weir keeps its own
   // list so a drain can end the tunnels too.
