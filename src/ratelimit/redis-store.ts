@@ -1,4 +1,6 @@
-import { Redis } from 'ioredis';
+// Only a type: ioredis itself is loaded when the first Redis store is configured
+// (RedisConnection), so a weir without one never loads it.
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { LocalBucketStore } from './local-store.ts';
 import type { Decision } from './token-bucket.ts';
@@ -72,7 +74,8 @@ type ConnectionState = 'starting' | 'up' | 'down' | 'closed';
 export class RedisConnection {
   readonly url: string;
   readonly #label: string;
-  readonly #client: Redis & TakeTokenCommand;
+  /** undefined until ioredis is loaded, and for good if it cannot be. */
+  #client: (Redis & TakeTokenCommand) | undefined;
   readonly #log: Logger;
   #state: ConnectionState = 'starting';
   readonly #started: Promise<void>;
@@ -85,7 +88,21 @@ export class RedisConnection {
     this.#label = redactUrl(url);
     this.#log = log;
     this.#started = new Promise<void>((resolve) => (this.#resolveStarted = resolve));
-    this.#client = new Redis(url, {
+    void this.#open();
+  }
+
+  /** Loads ioredis (once per process: later imports are the cached module) and connects. */
+  async #open(): Promise<void> {
+    let RedisClient: typeof Redis;
+    try {
+      ({ Redis: RedisClient } = await import('ioredis'));
+    } catch (error) {
+      this.#markDown(`cannot load ioredis: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    // Closed while ioredis was loading: never connect.
+    if (this.#state === 'closed') return;
+    const client = new RedisClient(this.url, {
       // Every command fails at once while disconnected, rather than queueing
       // requests behind a Redis that may not come back soon.
       enableOfflineQueue: false,
@@ -96,10 +113,11 @@ export class RedisConnection {
       // RESP2 replies are the same from every Redis version and Redis-compatible server.
       protocol: 2,
     }) as Redis & TakeTokenCommand;
-    this.#client.defineCommand('weirTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN_LUA });
+    client.defineCommand('weirTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN_LUA });
     // An 'error' without a listener would be thrown into the event loop.
-    this.#client.on('error', (error: Error) => this.#markDown(error.message));
-    this.#client.on('ready', () => this.#markUp());
+    client.on('error', (error: Error) => this.#markDown(error.message));
+    client.on('ready', () => this.#markUp());
+    this.#client = client;
     // Requests that arrive before the first connection has settled wait for
     // it (bounded), so that a weir that just started neither falls back nor
     // logs Redis as down for the few milliseconds a connection takes.
@@ -115,8 +133,9 @@ export class RedisConnection {
   take(key: string, ratePerSecond: number, burst: number): Promise<RedisDecision | undefined> | undefined {
     if (this.#state === 'starting') return this.#started.then(() => this.take(key, ratePerSecond, burst));
     if (this.#state === 'closed') return undefined;
-    if (this.#client.status !== 'ready') {
-      this.#markDown(`not connected: ${this.#client.status}`);
+    const client = this.#client;
+    if (client?.status !== 'ready') {
+      this.#markDown(`not connected: ${client?.status ?? 'ioredis not loaded'}`);
       return undefined;
     }
     if (this.#state === 'down') {
@@ -124,7 +143,7 @@ export class RedisConnection {
       if (now < this.#probeAt) return undefined;
       this.#probeAt = now + PROBE_INTERVAL_MS;
     }
-    return this.#client.weirTakeToken(key, ratePerSecond, burst).then(
+    return client.weirTakeToken(key, ratePerSecond, burst).then(
       ([allowed, remaining, retryAfterMs]) => {
         this.#markUp();
         return { allowed: allowed === 1, remaining, retryAfterMs };
@@ -139,11 +158,13 @@ export class RedisConnection {
   /** Closes the client for good; later take() calls answer undefined at once. */
   async close(): Promise<void> {
     this.#settle('closed');
+    const client = this.#client;
+    if (!client) return;
     try {
-      await this.#client.quit();
+      await client.quit();
     } catch {
       // Not connected (or QUIT timed out): stop the reconnection attempts instead.
-      this.#client.disconnect();
+      client.disconnect();
     }
   }
 

@@ -13,7 +13,8 @@ export type RedisRateLimitConfig = RateLimitConfig & { store: { kind: 'redis'; u
  * instance (like the BackendRegistry): a reload asks again and gets the same
  * buckets back for a limit with the same id, rate and burst, so a reload
  * does not hand every client a fresh burst. One Redis client per URL is
- * shared by every limit and every runtime that names it.
+ * shared by every limit and every runtime that names it. ioredis is loaded
+ * by the first RedisConnection, so a weir with only local limits never loads it.
  */
 export class RateLimitStores {
   readonly #locals = new Map<string, LocalBucketStore>();
