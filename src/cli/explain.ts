@@ -2,7 +2,7 @@ import type { FirewallRules, RateLimitConfig, WeirConfig } from '../config/types
 import { createLogger } from '../log.ts';
 import type { UpstreamRequest } from '../middleware/types.ts';
 import { RateLimitStores } from '../ratelimit/stores.ts';
-import { compileRuntime, type CompiledRoute } from '../runtime/compile.ts';
+import { compileRuntime, type CompiledRoute, type Runtime } from '../runtime/compile.ts';
 import { upstreamTarget } from '../http/request-target.ts';
 import { planRequest } from '../runtime/plan-request.ts';
 import { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
@@ -50,6 +50,22 @@ async function explainWith(config: WeirConfig, request: ExplainRequest, stores: 
       }),
     );
   }
+  return explainWithRuntime(runtime, request, request.check ? 'checked' : 'unknown');
+}
+
+/**
+ * What the running weir would do: the same as explainRequest, against a
+ * live runtime, whose backends carry their live states (the admin API).
+ */
+export function explainLive(runtime: Runtime, request: Omit<ExplainRequest, 'check'>): string {
+  return explainWithRuntime(runtime, request, 'live');
+}
+
+/** Where the backend states shown come from: a round of checks just now, the running weir, or nowhere. */
+type StateSource = 'checked' | 'live' | 'unknown';
+
+function explainWithRuntime(runtime: Runtime, request: Omit<ExplainRequest, 'check'>, states: StateSource): string {
+  const { config } = runtime;
   const { target, host } = splitUrl(request.url);
   const rawHeaders: string[] = [];
   const hasHost = request.headers.some(([name]) => name.toLowerCase() === 'host');
@@ -109,7 +125,7 @@ async function explainWith(config: WeirConfig, request: ExplainRequest, stores: 
   lines.push(`service:  ${service.name} (${service.config.balance})`);
   const check = service.config.healthCheck;
   const checking = check ? `${check.type === 'tcp' ? 'TCP connect' : `${check.method} ${check.path}`} every ${check.intervalMs}ms` : 'no active checks';
-  lines.push(`health:   ${checking}${check && !request.check ? ' (add --check to run one round now)' : ''}`);
+  lines.push(`health:   ${checking}${check && states === 'unknown' ? ' (add --check to run one round now)' : ''}`);
   const { retries, passiveHealth } = service.config;
   lines.push(`retries:  ${retries.attempts === 0 ? 'off' : `up to ${retries.attempts} on other servers${retries.onStatuses.length ? `, also on ${retries.onStatuses.join(', ')}` : ''}`}`);
   lines.push(`passive:  ${passiveHealth ? `eject after ${passiveHealth.consecutiveFailures} failed requests in a row` : 'off'}`);
@@ -117,7 +133,7 @@ async function explainWith(config: WeirConfig, request: ExplainRequest, stores: 
   for (const backend of service.backends) {
     const role = [backend.backup ? 'backup' : '', backend.weight !== 1 ? `weight ${backend.weight}` : ''].filter(Boolean).join(', ');
     const state =
-      backend.state === 'draining' || (request.check && check) ? `${backend.state}: ${backend.reason}` : check ? 'not checked' : 'taken as up';
+      states === 'live' || backend.state === 'draining' || (states === 'checked' && check) ? `${backend.state}: ${backend.reason}` : check ? 'not checked' : 'taken as up';
     lines.push(`          ${backend.label}${role ? ` (${role})` : ''}  ${state}`);
   }
   return lines.join('\n');

@@ -1,0 +1,77 @@
+// What the admin server may see and do, in one interface. The admin server
+// knows weir only through this: weir.ts builds it from the live pieces
+// (runtime, registry, reload, metrics), and a test builds it from the same
+// real objects without a proxy listener (context.fixtures.ts).
+
+import type { Runtime } from '../runtime/compile.ts';
+import type { RouteTraffic } from './route-stats.ts';
+
+/** The request `weir explain` is asked about. */
+export interface ExplainQuery {
+  method: string;
+  /** "http://host/path?query" or "/path?query". */
+  url: string;
+  clientIp: string;
+  /** Extra headers, [name, value] in order. */
+  headers: Array<[string, string]>;
+}
+
+/** How the last reload went; `at` is Date.now(). */
+export interface ReloadOutcome {
+  at: number;
+  result: 'success' | 'failure';
+  message?: string;
+}
+
+/** One request weir refused (firewall, rate limit, ...); `at` is Date.now(). */
+export interface RecentRefusal {
+  at: number;
+  status: number;
+  reason: string;
+  client: string;
+  url: string;
+}
+
+export interface AdminContext {
+  version: string;
+  /** Date.now() when weir started. */
+  startedAt: number;
+  /** The config's file path, or "<object>". */
+  configSource(): string;
+  /**
+   * The running config's text, as `weir plan --admin URL` reads it from GET
+   * /api/config: the file's text as last loaded successfully (before
+   * `${NAME}` expansion, so secrets from the environment stay out), or the
+   * config object as JSON (which YAML reads too).
+   */
+  configText(): string;
+  /** 1 at start, +1 per successful reload. */
+  generation(): number;
+  lastReload(): ReloadOutcome | undefined;
+  /** The runtime served now: routes and services; the services' backends are the live Backend objects. */
+  runtime(): Runtime;
+  /** Re-reads the config file and applies it whole; rejects with a ConfigError (with issues) when it is invalid, and changes nothing then. */
+  reload(): Promise<void>;
+  /**
+   * Drains one backend (Backend.drain: no new requests, survives reloads).
+   * `address` is the backend's label as the API shows it: "host:port", IPv6 in
+   * brackets. False when the service has no such backend.
+   */
+  drain(service: string, address: string): boolean;
+  /** Undoes drain(); false when the service has no such backend. */
+  enable(service: string, address: string): boolean;
+  /** `weir explain` against the live runtime and the live backend states. */
+  explain(request: ExplainQuery): Promise<string>;
+  /** The Prometheus exposition. */
+  metrics(): Promise<{ contentType: string; text: string }>;
+  /** Requests refused lately, newest last (the context keeps the list bounded). */
+  recentRefusals(): RecentRefusal[];
+  /** Per-route traffic over the last few seconds: a RouteStats (route-stats.ts) that the driver tells of every request. */
+  routeStats(): RouteTraffic[];
+  /**
+   * The bearer token of `admin.token`; undefined when none is configured. Read
+   * on every request, so a getter that follows the running config rotates it
+   * on reload.
+   */
+  readonly token: string | undefined;
+}
