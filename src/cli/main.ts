@@ -4,6 +4,9 @@ import { loadConfigFile, summarizeConfig } from '../config/load.ts';
 import { ConfigError, type Address } from '../config/types.ts';
 import { startDemo } from './demo.ts';
 import { explainRequest } from './explain.ts';
+import { fetchRunningConfig } from './admin-config.ts';
+import { formatPlan, planConfigChange } from './plan.ts';
+import { loadRouteSpecFile, runRouteSpec, specConfigFile } from './route-test.ts';
 import { createLogger } from '../log.ts';
 import { startWeir } from '../weir.ts';
 
@@ -15,6 +18,12 @@ Usage:
   weir explain -c FILE METHOD URL [--client-ip IP] [-H 'Name: value']... [--check]
                                               show what weir would do with a request;
                                               --check first runs one round of health checks
+  weir plan NEW.yaml (-c RUNNING.yaml | --admin URL)
+                                              what would change from the running config to NEW,
+                                              and NEW's warnings; exit 0 if NEW is valid, 2 if not
+  weir test SPEC.yaml [-c FILE]               run the route tests in SPEC; without -c, against the
+                                              config beside it (x.test.yaml → x.yaml); exit 0 if
+                                              all pass, 1 if some fail, 2 if SPEC or config invalid
   weir help                                   this text
 
 SIGINT or SIGTERM stops weir gracefully; SIGHUP reloads the config file.`;
@@ -30,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
         return await validate(rest);
       case 'explain':
         return await explain(rest);
+      case 'plan':
+        return await plan(rest);
+      case 'test':
+        return await routeTest(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -147,6 +160,34 @@ async function explain(args: string[]): Promise<number> {
   const clientIp = typeof values['client-ip'] === 'string' ? values['client-ip'] : '127.0.0.1';
   process.stdout.write(`${await explainRequest(config, { method, url, clientIp, headers, check: values.check === true })}\n`);
   return 0;
+}
+
+async function plan(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string', short: 'c' }, admin: { type: 'string' } });
+  const [file] = positionals;
+  const running = typeof values.config === 'string' ? values.config : undefined;
+  const admin = typeof values.admin === 'string' ? values.admin : undefined;
+  if (!file || positionals.length > 1 || (running === undefined) === (admin === undefined)) {
+    throw new UsageError('plan takes the new config file and either -c RUNNING.yaml or --admin URL');
+  }
+  if (admin !== undefined && !URL.canParse(admin)) throw new UsageError(`--admin takes a URL like http://127.0.0.1:9000, got ${JSON.stringify(admin)}`);
+  // The new config first: when it is invalid, that is the answer, whatever is running.
+  const next = await loadConfigFile(file);
+  const current = running !== undefined ? { config: await loadConfigFile(running), label: running } : await fetchRunningConfig(admin as string);
+  process.stdout.write(`${formatPlan(planConfigChange(current.config, next), current.label, file)}\n`);
+  return 0;
+}
+
+async function routeTest(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string', short: 'c' } });
+  const [specFile] = positionals;
+  if (!specFile || positionals.length > 1) throw new UsageError('test takes one spec file');
+  const configFile = typeof values.config === 'string' ? values.config : specConfigFile(specFile);
+  if (configFile === undefined) throw new UsageError(`test needs -c FILE: ${specFile} is not named like weir.test.yaml, beside weir.yaml`);
+  const config = await loadConfigFile(configFile);
+  const report = runRouteSpec(config, await loadRouteSpecFile(specFile, config));
+  process.stdout.write(`${report.output}\n`);
+  return report.failed > 0 ? 1 : 0;
 }
 
 function parseListen(value: string): Address {

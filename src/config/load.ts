@@ -5,31 +5,45 @@
 
 import { readFile } from 'node:fs/promises';
 import { readCourseForm } from './course.ts';
+import { expandEnv, type Environment, type SourcePosition } from './env.ts';
 import { formatKeyPath, type FormReading, type PathIssue } from './issue.ts';
 import { isPlainObject } from './plain-object.ts';
 import { ConfigError, type ConfigIssue, type WeirConfig } from './types.ts';
 import { readWeirForm } from './weir-form.ts';
-import { readYaml, type Position } from './yaml-document.ts';
+import { readYaml } from './yaml-document.ts';
 
 export { summarizeConfig } from './summary.ts';
 
-export async function loadConfigFile(path: string): Promise<WeirConfig> {
+export interface LoadOptions {
+  /** Where `${NAME}` references in the text are looked up. Default: process.env. */
+  env?: Environment;
+}
+
+export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<WeirConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: `cannot read the file: ${readFailure(error)}` }]);
   }
-  return loadConfigText(text, path);
+  return loadConfigText(text, path, options);
 }
 
-/** `file` names the text in messages. */
-export function loadConfigText(text: string, file: string): WeirConfig {
-  const yaml = readYaml(text);
-  if (!yaml.ok) {
-    throw new ConfigError(yaml.issues.map((issue) => toConfigIssue(issue, file, issue)));
+/**
+ * `file` names the text in messages. Environment variables (`${NAME}`,
+ * `${NAME:-default}`, see env.ts) are expanded first; issues point at the
+ * text as written.
+ */
+export function loadConfigText(text: string, file: string, options: LoadOptions = {}): WeirConfig {
+  const expanded = expandEnv(text, options.env ?? process.env);
+  if (!expanded.ok) {
+    throw new ConfigError(expanded.issues.map((issue) => toConfigIssue(issue, file, issue)));
   }
-  return loadValue(yaml.value, file, yaml.locate);
+  const yaml = readYaml(expanded.text);
+  if (!yaml.ok) {
+    throw new ConfigError(yaml.issues.map((issue) => toConfigIssue(issue, file, expanded.toSource(issue))).sort(byPosition));
+  }
+  return loadValue(yaml.value, file, (issue) => expanded.toSource(yaml.locate(issue)));
 }
 
 /**
@@ -40,11 +54,11 @@ export function loadConfigObject(value: unknown, source = '<object>'): WeirConfi
   return loadValue(value, source, () => ({ line: 0, column: 0 }));
 }
 
-function loadValue(value: unknown, source: string, locate: (issue: PathIssue) => Position): WeirConfig {
+function loadValue(value: unknown, source: string, locate: (issue: PathIssue) => SourcePosition): WeirConfig {
   const reading = readEitherForm(value);
   if (!reading.ok) {
     const issues = reading.issues.map((issue) => toConfigIssue(issue, source, locate(issue)));
-    throw new ConfigError(issues.sort((a, b) => a.line - b.line || a.column - b.column));
+    throw new ConfigError(issues.sort(byPosition));
   }
   return { ...reading.config, source };
 }
@@ -73,8 +87,14 @@ function fail(message: string): FormReading {
   return { ok: false, issues: [{ path: [], message }] };
 }
 
-function toConfigIssue(issue: PathIssue, file: string, position: Position): ConfigIssue {
-  return { file, line: position.line, column: position.column, path: formatKeyPath(issue.path), message: issue.message };
+/** A value that came from an environment variable says so: the variable is where to look. */
+function toConfigIssue(issue: PathIssue, file: string, position: SourcePosition): ConfigIssue {
+  const message = position.variable === undefined ? issue.message : `${issue.message} (the value comes from \${${position.variable}})`;
+  return { file, line: position.line, column: position.column, path: formatKeyPath(issue.path), message };
+}
+
+function byPosition(a: ConfigIssue, b: ConfigIssue): number {
+  return a.line - b.line || a.column - b.column;
 }
 
 function readFailure(error: unknown): string {
