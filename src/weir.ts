@@ -1,5 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import type { AdminContext, ReloadOutcome } from './admin/context.ts';
+import { RecentRefusals } from './admin/recent-refusals.ts';
+import { RouteStats } from './admin/route-stats.ts';
+import { startAdmin, type AdminServer } from './admin/server.ts';
 import { loadConfigFile, loadConfigObject } from './config/load.ts';
-import type { Address, WeirConfig } from './config/types.ts';
+import { ConfigError, formatConfigIssue, type Address, type WeirConfig } from './config/types.ts';
+import { AccessLogSlot } from './observe/access-log.ts';
+import { Metrics } from './observe/metrics.ts';
+import { explainLive } from './runtime/explain.ts';
+import { VERSION } from './version.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RateLimitStores } from './ratelimit/stores.ts';
 import { commitRuntime, prepareHealthChecks, stopHealthChecks, type LiveState } from './runtime/apply.ts';
@@ -28,6 +37,12 @@ export interface Weir {
   readonly address: Address;
   /** "http://host:port" for that address. */
   readonly url: string;
+  /** Where the admin API listens, when the config has one. */
+  readonly adminAddress: Address | undefined;
+  /** The Prometheus text of /metrics. */
+  metrics(): Promise<string>;
+  /** Reopens the access log file (after logrotate moved it): what SIGUSR1 does. */
+  reopenLogs(): void;
   /** The runtime requests are served from now. */
   runtime(): Runtime;
   /** How many requests each rule refused (firewall and rate limits), by the rule's name as logged. */
@@ -50,6 +65,7 @@ export interface Weir {
  * into the caller's event loop: failures are answered and logged.
  */
 export async function startWeir(options: WeirOptions): Promise<Weir> {
+  const ownLogger = options.logger === undefined;
   const log = createLogger(options.logger);
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const live: LiveState = { registry: new BackendRegistry(), stores: new RateLimitStores(), log, drainTimeoutMs };
@@ -58,87 +74,210 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   const listenOf = (config: WeirConfig): Address => options.listen ?? config.listen;
 
   let runtime!: Runtime;
-  let checkers: ActiveHealthChecker[];
-  let listener: HttpListener;
+  let checkers: ActiveHealthChecker[] = [];
+  let listener: HttpListener | undefined;
+  let draining: HttpListener | undefined;
+  let admin: AdminServer | undefined;
+  let generation = 1;
+  let lastReload: ReloadOutcome | undefined;
+  let configText = '';
+
+  // The log phase's observers and the metrics outlive reloads, like the backends.
+  const accessLog = new AccessLogSlot(log);
+  const routeStats = new RouteStats();
+  const recentRefusals = new RecentRefusals();
+  const metrics: Metrics = new Metrics({
+    backends: () => live.registry.backends(),
+    inflight: (): number => driver.gate.inFlight,
+    clientConnections: () => (listener?.connections() ?? 0) + (draining?.connections() ?? 0),
+    refusals: () => refusals.snapshot(),
+  });
   // The driver reads the runtime once per request, so a reload swaps one reference.
-  const driver = new Driver({ runtime: () => runtime, transport, log, refusals });
+  const driver: Driver = new Driver({ runtime: () => runtime, transport, log, refusals, observers: [metrics, accessLog, routeStats, recentRefusals], events: metrics });
+  const context = adminContext();
+
   try {
-    const config = await loadConfig(options.config);
+    const loaded = await loadConfig(options.config);
+    const config = loaded.config;
+    if (ownLogger) log.level = config.log.level;
     runtime = compileRuntime(config, live.registry, live.stores, log);
+    const logChange = await accessLog.prepare(config.accessLog);
     checkers = await prepareHealthChecks(runtime, log);
     commitRuntime(runtime, live);
-    try {
-      listener = await listenHttp(listenOf(config), driver, clientSettings(config), log, { proxyProtocol: config.proxyProtocol });
-    } catch (error) {
-      await stopHealthChecks(checkers);
-      throw error;
-    }
+    await logChange.commit();
+    configText = loaded.text;
+    listener = await listenHttp(listenOf(config), driver, clientSettings(config), log, { proxyProtocol: config.proxyProtocol });
+    if (config.admin) admin = await startAdmin(config.admin.listen, context, log);
   } catch (error) {
+    await listener?.drain(0);
+    await stopHealthChecks(checkers);
+    await accessLog.close();
+    metrics.close();
     await transport.close();
     await live.stores.close();
     throw error;
   }
-  log.info({ listen: urlOf(listener.address), routes: runtime.config.routes.length, services: runtime.config.services.size, source: runtime.config.source }, `weir listening on ${urlOf(listener.address)}`);
+  const { config } = runtime;
+  const bound = listener;
+  log.info(
+    { listen: urlOf(bound.address), ...(admin && { admin: urlOf(admin.address) }), routes: config.routes.length, services: config.services.size, source: config.source },
+    `weir listening on ${urlOf(bound.address)}`,
+  );
 
   let closing: Promise<void> | undefined;
   let reloading: Promise<void> = Promise.resolve();
 
+  /** Compile, then every step that can fail (binding, opening files), then commit whole. */
   async function reload(next: string | Record<string, unknown>): Promise<void> {
     if (closing) throw new Error('weir is closed; there is nothing to reload');
-    const nextConfig = await loadConfig(next);
+    const loaded = await loadConfig(next);
+    const nextConfig = loaded.config;
     const nextRuntime = compileRuntime(nextConfig, live.registry, live.stores, log);
     const current = runtime.config;
-    const rebind =
-      !sameAddress(listenOf(nextConfig), listenOf(current)) || nextConfig.proxyProtocol !== current.proxyProtocol;
-    // The one step that can fail comes first: until the new port is bound, nothing has changed.
-    const nextListener = rebind
-      ? await listenHttp(listenOf(nextConfig), driver, clientSettings(nextConfig), log, { proxyProtocol: nextConfig.proxyProtocol })
-      : undefined;
-    const nextCheckers = await prepareHealthChecks(nextRuntime, log);
-    if (closing) {
+    const rebind = !sameAddress(listenOf(nextConfig), listenOf(current)) || nextConfig.proxyProtocol !== current.proxyProtocol;
+    const adminMoves = !sameAddress(nextConfig.admin?.listen, current.admin?.listen);
+    // Until everything that can fail has succeeded, nothing live has changed.
+    const opened: Array<() => Promise<void>> = [];
+    let nextListener: HttpListener | undefined;
+    let nextAdmin: AdminServer | undefined;
+    let logChange;
+    let nextCheckers: ActiveHealthChecker[] = [];
+    try {
+      if (rebind) {
+        nextListener = await listenHttp(listenOf(nextConfig), driver, clientSettings(nextConfig), log, { proxyProtocol: nextConfig.proxyProtocol });
+        const bound = nextListener;
+        opened.push(() => bound.drain(0));
+      }
+      if (adminMoves && nextConfig.admin) {
+        if (admin && current.admin?.listen.port === nextConfig.admin.listen.port) {
+          // One port cannot be bound twice (127.0.0.1:9901 to 0.0.0.0:9901): the old listener goes first.
+          await admin.close();
+          admin = undefined;
+        }
+        nextAdmin = await startAdmin(nextConfig.admin.listen, context, log);
+        const started = nextAdmin;
+        opened.push(() => started.close());
+      }
+      logChange = await accessLog.prepare(nextConfig.accessLog);
+      nextCheckers = await prepareHealthChecks(nextRuntime, log);
+      if (closing) throw new Error('weir closed during the reload');
+    } catch (error) {
+      await Promise.all(opened.map((undo) => undo()));
+      await logChange?.cancel();
       await stopHealthChecks(nextCheckers);
-      await nextListener?.drain(0);
-      throw new Error('weir closed during the reload');
+      throw error;
     }
+
     commitRuntime(nextRuntime, live);
     runtime = nextRuntime;
+    configText = loaded.text;
+    if (ownLogger) log.level = nextConfig.log.level;
+    await logChange.commit();
     const previousCheckers = checkers;
     checkers = nextCheckers;
     const previousListener = nextListener ? listener : undefined;
     if (nextListener) listener = nextListener;
-    else listener.configure(clientSettings(nextConfig));
+    else listener?.configure(clientSettings(nextConfig));
+    if (adminMoves) {
+      await admin?.close();
+      admin = nextAdmin;
+    }
     await stopHealthChecks(previousCheckers);
     log.info(
-      { routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source, ...(previousListener && { listen: urlOf(listener.address) }) },
-      previousListener ? `config reloaded; now listening on ${urlOf(listener.address)}` : 'config reloaded',
+      { routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source, ...(previousListener && listener && { listen: urlOf(listener.address) }) },
+      previousListener && listener ? `config reloaded; now listening on ${urlOf(listener.address)}` : 'config reloaded',
     );
     // Connections to the old address finish what they are doing.
-    if (previousListener) void previousListener.drain(drainTimeoutMs);
+    if (previousListener) {
+      draining = previousListener;
+      void previousListener.drain(drainTimeoutMs).then(() => {
+        if (draining === previousListener) draining = undefined;
+      });
+    }
+  }
+
+  /** Every reload, whatever asked for it (SIGHUP, the admin API, --watch), is counted, logged and kept as the last. */
+  function reloadAndRecord(next: string | Record<string, unknown>): Promise<void> {
+    // One reload at a time, in the order asked.
+    const result = reloading.then(async () => {
+      try {
+        await reload(next);
+        generation++;
+        lastReload = { at: Date.now(), result: 'success' };
+        metrics.reloaded(true, generation);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        lastReload = { at: Date.now(), result: 'failure', message };
+        metrics.reloaded(false, generation);
+        const fields = error instanceof ConfigError ? { issues: error.issues.map(formatConfigIssue) } : { err: error };
+        log.error(fields, `reload failed, keeping the running config: ${message}`);
+        throw error;
+      }
+    });
+    reloading = result.catch(() => undefined);
+    return result;
+  }
+
+  function adminContext(): AdminContext {
+    const backendOf = (service: string, address: string) => runtime.services.get(service)?.backends.find((backend) => backend.label === address);
+    return {
+      version: VERSION,
+      startedAt: Date.now(),
+      configSource: () => runtime.config.source,
+      configText: () => configText,
+      generation: () => generation,
+      lastReload: () => lastReload,
+      runtime: () => runtime,
+      reload: () =>
+        typeof options.config === 'string'
+          ? reloadAndRecord(options.config)
+          : Promise.reject(new Error('this weir was started from a config object, not a file: there is no file to read again')),
+      drain(service, address) {
+        const backend = backendOf(service, address);
+        backend?.drain('drained by an operator (admin API)');
+        return backend !== undefined;
+      },
+      enable(service, address) {
+        const backend = backendOf(service, address);
+        backend?.enable('enabled by an operator (admin API)');
+        return backend !== undefined;
+      },
+      explain: async (request) => explainLive(runtime, request),
+      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
+      recentRefusals: () => recentRefusals.list(),
+      routeStats: () => routeStats.snapshot(),
+      get token() {
+        return runtime.config.admin?.token;
+      },
+    };
   }
 
   return {
     get address() {
-      return listener.address;
+      return (listener ?? bound).address;
     },
     get url() {
-      return urlOf(listener.address);
+      return urlOf((listener ?? bound).address);
+    },
+    get adminAddress() {
+      return admin?.address;
     },
     runtime: () => runtime,
     refusals: () => refusals.snapshot(),
-    reload(next) {
-      // One reload at a time, in the order asked.
-      const result = reloading.then(() => reload(next));
-      reloading = result.catch(() => undefined);
-      return result;
-    },
+    metrics: () => metrics.render(),
+    reopenLogs: () => accessLog.reopen(),
+    reload: reloadAndRecord,
     close() {
       closing ??= (async () => {
         log.info({}, 'weir stopping: draining in-flight requests');
         await reloading;
-        await listener.drain(drainTimeoutMs);
+        await Promise.all([listener?.drain(drainTimeoutMs), draining?.drain(drainTimeoutMs)]);
+        await admin?.close();
         await stopHealthChecks(checkers);
         await transport.close();
         await live.stores.close();
+        await accessLog.close();
+        metrics.close();
         log.info({}, 'weir stopped');
       })();
       return closing;
@@ -146,8 +285,12 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   };
 }
 
-async function loadConfig(config: WeirOptions['config']): Promise<WeirConfig> {
-  return typeof config === 'string' ? loadConfigFile(config) : loadConfigObject(config);
+/** The config, and its text as written, for the admin API's GET /api/config (environment variables not filled in). */
+async function loadConfig(config: WeirOptions['config']): Promise<{ config: WeirConfig; text: string }> {
+  if (typeof config !== 'string') return { config: loadConfigObject(config), text: JSON.stringify(config, null, 2) };
+  const loaded = await loadConfigFile(config);
+  const text = await readFile(config, 'utf8').catch(() => '');
+  return { config: loaded, text };
 }
 
 function clientSettings(config: WeirConfig): ClientSettings {
@@ -159,8 +302,8 @@ function clientSettings(config: WeirConfig): ClientSettings {
   };
 }
 
-function sameAddress(a: Address, b: Address): boolean {
-  return a.host === b.host && a.port === b.port;
+function sameAddress(a: Address | undefined, b: Address | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.host === b.host && a.port === b.port);
 }
 
 function urlOf(address: Address): string {

@@ -4,7 +4,7 @@
 // wires: drain and enable act on the live Backend in the registry, so they
 // survive reloads; reload applies whole or rejects with a ConfigError.
 
-import { explainRequest } from '../cli/explain.ts';
+import { explainRequest } from '../runtime/explain.ts';
 import { loadConfigObject } from '../config/load.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { RateLimitStores } from '../ratelimit/stores.ts';

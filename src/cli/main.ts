@@ -1,19 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { loadConfigFile, summarizeConfig } from '../config/load.ts';
-import { ConfigError, type Address } from '../config/types.ts';
+import { ConfigError, formatConfigIssue, type Address } from '../config/types.ts';
 import { startDemo } from './demo.ts';
-import { explainRequest } from './explain.ts';
+import { explainRequest } from '../runtime/explain.ts';
 import { fetchRunningConfig } from './admin-config.ts';
 import { formatPlan, planConfigChange } from './plan.ts';
 import { loadRouteSpecFile, runRouteSpec, specConfigFile } from './route-test.ts';
 import { createLogger } from '../log.ts';
 import { startWeir } from '../weir.ts';
+import { VERSION } from '../version.ts';
+import { watchConfigFile, type ConfigWatch } from './watch.ts';
 
 const USAGE = `weir: an HTTP load balancer and reverse proxy
 
 Usage:
-  weir start [-c FILE] [--listen HOST:PORT]   run weir; without -c, run the demo
+  weir start [-c FILE] [--listen HOST:PORT] [--watch]
+                                              run weir; without -c, run the demo;
+                                              --watch reloads when FILE changes
   weir validate FILE                          check a config; exit 0 if valid, 2 if not
   weir explain -c FILE METHOD URL [--client-ip IP] [-H 'Name: value']... [--check]
                                               show what weir would do with a request;
@@ -24,9 +27,12 @@ Usage:
   weir test SPEC.yaml [-c FILE]               run the route tests in SPEC; without -c, against the
                                               config beside it (x.test.yaml → x.yaml); exit 0 if
                                               all pass, 1 if some fail, 2 if SPEC or config invalid
+  weir --version, -v                          print the version (of the weir-lb package)
   weir help                                   this text
 
-SIGINT or SIGTERM stops weir gracefully; SIGHUP reloads the config file.`;
+SIGINT or SIGTERM stops weir gracefully; SIGHUP reloads the config file;
+SIGUSR1 reopens the access log file (for logrotate).
+Set NODE_OPTIONS=--enable-source-maps for stack traces that name src/*.ts lines.`;
 
 /** Exit codes: 0 done, 1 could not run (port taken, ...), 2 bad config or bad usage. */
 export async function main(argv: string[]): Promise<number> {
@@ -50,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return 0;
       case '--version':
-        process.stdout.write(`${version()}\n`);
+      case '-v':
+        process.stdout.write(`${VERSION}\n`);
         return 0;
       default:
         process.stderr.write(`weir: unknown command "${command}"\n\n${USAGE}\n`);
@@ -81,27 +88,33 @@ function parse<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parse(args, { config: { type: 'string', short: 'c' }, listen: { type: 'string' } });
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, listen: { type: 'string' }, watch: { type: 'boolean' } });
   const listen = typeof values.listen === 'string' ? parseListen(values.listen) : undefined;
   const file = typeof values.config === 'string' ? values.config : undefined;
-  // From here on every line weir writes is one JSON object, failures to start included.
+  if (values.watch && !file) throw new UsageError('--watch needs -c FILE');
+  // Failures to start are JSON lines too; once running, weir logs with its own logger, at the config's level.
   const log = createLogger(undefined);
 
   let stop: () => Promise<void>;
   let reload: (() => Promise<void>) | undefined;
+  let reopenLogs: (() => void) | undefined;
+  let watching: ConfigWatch | undefined;
   try {
     if (file) {
-      const weir = await startWeir({ config: file, listen, logger: log });
+      const weir = await startWeir({ config: file, listen });
       stop = () => weir.close();
       reload = () => weir.reload(file);
+      reopenLogs = () => weir.reopenLogs();
+      // weir logs a failed reload itself, in one line with the issues.
+      if (values.watch) watching = await watchConfigFile(file, () => void weir.reload(file).catch(() => undefined));
     } else {
-      const demo = await startDemo(listen ?? { host: '127.0.0.1', port: 8080 }, log);
+      const demo = await startDemo(listen ?? { host: '127.0.0.1', port: 8080 });
       process.stdout.write(`${demo.instructions}\n`);
       stop = () => demo.close();
     }
   } catch (error) {
     if (error instanceof ConfigError) {
-      log.error({ issues: error.issues }, `weir cannot start: the config is invalid\n${error.message}`);
+      log.error({ issues: error.issues.map(formatConfigIssue) }, `weir cannot start: the config is invalid\n${error.message}`);
       return 2;
     }
     log.error({ err: error }, `weir cannot start: ${error instanceof Error ? error.message : String(error)}`);
@@ -118,15 +131,12 @@ async function start(args: string[]): Promise<number> {
     process.on('SIGTERM', onStop);
     if (reload) {
       const reloadFile = reload;
-      process.on('SIGHUP', () => {
-        reloadFile().catch((error: unknown) => {
-          // A bad new config leaves the running one in place.
-          const issues = error instanceof ConfigError ? { issues: error.issues } : { err: error };
-          log.error(issues, `reload failed, keeping the running config: ${error instanceof Error ? error.message : String(error)}`);
-        });
-      });
+      process.on('SIGHUP', () => void reloadFile().catch(() => undefined));
     }
+    // logrotate moves the access log and sends SIGUSR1: weir opens a new file.
+    if (reopenLogs) process.on('SIGUSR1', reopenLogs);
   });
+  watching?.close();
   await stop();
   return 0;
 }
@@ -197,10 +207,7 @@ function parseListen(value: string): Address {
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));

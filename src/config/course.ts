@@ -17,7 +17,7 @@ import * as z from 'zod';
 import { findDuplicateRoutes, type PlacedRoute } from './cross-checks.ts';
 import { absolutePath, headerName, headerValue, hostPattern, ipRange, nonEmptyText, serverAddress, text } from './fields.ts';
 import type { FormReading, PathIssue } from './issue.ts';
-import { clientTimeoutsSchema, limitsSchema, listenField, serviceSchema } from './schema.ts';
+import { clientTimeoutsSchema, limitsSchema, listenField, logSchema, serviceSchema } from './schema.ts';
 import type { RouteConfig, ServiceConfig } from './types.ts';
 import { toClientTimeouts, toLimits, toRuleSet, toServiceConfig } from './weir-form.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
@@ -72,6 +72,8 @@ export function readCourseForm(value: Record<string, unknown>): FormReading {
       // The course has no limits or client timeouts: weir's defaults.
       limits: toLimits(limitsSchema.parse({})),
       clientTimeouts: toClientTimeouts(clientTimeoutsSchema.parse({})),
+      // Nor a log level, access log or admin API: weir's defaults, the last two off.
+      log: logSchema.parse({}),
       routes: entries.map((entry) => entry.placed.route),
       services: new Map(entries.map((entry) => [entry.service.name, entry.service])),
     },

@@ -65,4 +65,5 @@ export const topLevelDefaults = {
   requestIdHeader: 'X-Request-Id',
   limits: defaultLimits,
   clientTimeouts: defaultClientTimeouts,
+  log: { level: 'info' },
 } satisfies Partial<WeirConfig>;

@@ -28,9 +28,11 @@ import {
   text,
   textTemplate,
 } from './fields.ts';
+import { formatAddress } from './address.ts';
 import { formatDuration } from './duration.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { describe } from './zod-issues.ts';
-import type { BalanceAlgorithm } from './types.ts';
+import type { BalanceAlgorithm, LogLevel } from './types.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 
@@ -353,6 +355,52 @@ export const clientTimeoutsSchema = z
   })
   .meta({ title: 'Client timeouts', description: 'How long weir waits on clients. {} uses every default.' });
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LogLevel[];
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(LOG_LEVELS).default('info').meta({
+      description: 'The least severe of weir\'s own events that is logged: trace, debug, info, warn, error, fatal, or silent for none.',
+    }),
+  })
+  .meta({ title: 'Log', description: 'weir\'s own log: start, stop, reloads, backend health changes and failed requests, as JSON lines on stderr. {} uses every default.' });
+
+export const accessLogSchema = z
+  .strictObject({
+    path: nonEmptyText.default('stdout').meta({
+      description: 'stdout, stderr, or a file path (relative to the directory weir runs in). A file is appended to, created with its directory if missing, and reopened on SIGUSR1 (for logrotate).',
+    }),
+    min_status: z.int().min(0).max(599).default(0).meta({
+      description: 'Only requests answered with at least this status are logged: 400 logs errors only. 0 logs every request.',
+    }),
+    sample: z.number().min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).default(1).meta({
+      description: 'The share of the requests that did not fail which is logged, from 0 to 1 (0.01: one in a hundred). Failures (400 and up, broken or abandoned answers) are always logged when min_status lets them.',
+    }),
+  })
+  .meta({ title: 'Access log', description: 'One JSON line per finished request. Absent: no access log. {} logs every request to stdout.' });
+
+export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9901';
+
+export const adminSchema = z
+  .strictObject({
+    listen: listenAddress.prefault(DEFAULT_ADMIN_LISTEN).meta({
+      description: 'HOST:PORT of the admin API. Keep it on a loopback address (127.0.0.1, ::1, localhost) unless it has a token.',
+    }),
+    token: nonEmptyText.optional().meta({
+      description: 'A bearer token every admin request must carry (Authorization: Bearer TOKEN). Required when listen is not a loopback address. Write "${WEIR_ADMIN_TOKEN}" to keep it out of the file.',
+    }),
+  })
+  .superRefine((admin, ctx) => {
+    if (admin.token === undefined && !isLoopbackHost(admin.listen.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: `is required when listen is not a loopback address (${formatAddress(admin.listen)} can be reached from other machines); set a token, or listen on 127.0.0.1`,
+      });
+    }
+  })
+  .meta({ title: 'Admin API', description: 'The admin API: health, backends, drain, reload, metrics. Absent: no admin listener. {} listens on 127.0.0.1:9901.' });
+
 export const weirFileSchema = z
   .strictObject({
     listen: listenField,
@@ -372,10 +420,17 @@ export const weirFileSchema = z
     routes: z.array(routeSchema).min(1).meta({ description:
         'Routes. The most specific one that fits a request wins (exact host over wildcard, exact path over regex over prefix, longer prefix over shorter), then file order.' }),
     services: z.record(nonEmptyText, serviceSchema).meta({ description: 'Services by name; routes name them in `service`.' }),
+    log: logSchema.prefault({}),
+    access_log: accessLogSchema.optional(),
+    admin: adminSchema.optional(),
   })
   .superRefine((file, ctx) => {
     if (file.proxy_protocol && file.trusted_proxies.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['proxy_protocol'], message: 'needs trusted_proxies: the addresses of the proxies that send the PROXY header' });
+    }
+    const admin = file.admin?.listen;
+    if (admin !== undefined && admin.port !== 0 && admin.port === file.listen.port && admin.host === file.listen.host) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: `${formatAddress(admin)} is also weir's listen address; give the admin API a port of its own` });
     }
   })
   .meta({ title: 'weir configuration', description: 'Configuration of the weir load balancer (weir.yaml).' });
@@ -386,3 +441,6 @@ export type ParsedService = z.output<typeof serviceSchema>;
 export type ParsedWeirFile = z.output<typeof weirFileSchema>;
 export type ParsedLimits = z.output<typeof limitsSchema>;
 export type ParsedClientTimeouts = z.output<typeof clientTimeoutsSchema>;
+export type ParsedLog = z.output<typeof logSchema>;
+export type ParsedAccessLog = z.output<typeof accessLogSchema>;
+export type ParsedAdmin = z.output<typeof adminSchema>;

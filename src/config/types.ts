@@ -30,6 +30,12 @@ export interface WeirConfig {
   limits: LimitsConfig;
   /** How long weir waits on clients. */
   clientTimeouts: ClientTimeoutsConfig;
+  /** weir's own log (start, stop, health changes, failed requests). */
+  log: LogConfig;
+  /** One JSON line per finished request; undefined: no access log. */
+  accessLog?: AccessLogConfig;
+  /** The admin API's listener; undefined: none. */
+  admin?: AdminConfig;
   /** Where the config came from, for messages: a file path or "<object>". */
   source: string;
   /**
@@ -41,6 +47,34 @@ export interface WeirConfig {
 }
 
 export type ConfigForm = 'weir' | 'course';
+
+/** pino's levels, least severe first; silent logs nothing. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface LogConfig {
+  /** The least severe of weir's own events that is logged. Default info. */
+  level: LogLevel;
+}
+
+export interface AccessLogConfig {
+  /** "stdout", "stderr", or a file path (appended to; reopened on SIGUSR1 for logrotate). */
+  path: string;
+  /** Only requests answered with at least this status are logged (0: all; 400: errors only). */
+  minStatus: number;
+  /**
+   * The share (0 to 1) of the requests that did not fail which is logged.
+   * Failures (status 400 and up, broken or abandoned answers) are always
+   * logged when minStatus lets them.
+   */
+  sample: number;
+}
+
+export interface AdminConfig {
+  /** Where the admin API listens. Default 127.0.0.1:9901. */
+  listen: Address;
+  /** The bearer token every admin request must carry; always set when listen is not a loopback address. */
+  token?: string;
+}
 
 export interface LimitsConfig {
   /** Client connections open at once; past it a new connection is closed at once. */

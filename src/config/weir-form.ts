@@ -13,6 +13,8 @@ import { isPlainObject } from './plain-object.ts';
 import {
   routeSchema,
   weirFileSchema,
+  type ParsedAccessLog,
+  type ParsedAdmin,
   type ParsedClientTimeouts,
   type ParsedLimits,
   type ParsedRoute,
@@ -20,6 +22,8 @@ import {
   type ParsedService,
 } from './schema.ts';
 import type {
+  AccessLogConfig,
+  AdminConfig,
   ClientTimeoutsConfig,
   HeaderRules,
   LimitsConfig,
@@ -61,10 +65,22 @@ export function readWeirForm(value: Record<string, unknown>): FormReading {
       requestIdHeader: file.request_id === false ? undefined : file.request_id.header,
       limits: toLimits(file.limits),
       clientTimeouts: toClientTimeouts(file.client_timeouts),
+      log: { level: file.log.level },
+      ...(file.access_log !== undefined && { accessLog: toAccessLog(file.access_log) }),
+      ...(file.admin !== undefined && { admin: toAdmin(file.admin) }),
       routes: file.routes.map(toRouteConfig),
       services: new Map(Object.entries(file.services).map(([name, service]) => [name, toServiceConfig(name, service)])),
     },
   };
+}
+
+function toAccessLog(accessLog: ParsedAccessLog): AccessLogConfig {
+  return { path: accessLog.path, minStatus: accessLog.min_status, sample: accessLog.sample };
+}
+
+function toAdmin(admin: ParsedAdmin): AdminConfig {
+  // Left out rather than undefined: no token is the key's absence.
+  return admin.token === undefined ? { listen: admin.listen } : { listen: admin.listen, token: admin.token };
 }
 
 export function toLimits(limits: ParsedLimits): LimitsConfig {

@@ -19,7 +19,7 @@ import type { Logger } from '../log.ts';
 import { checkRateLimits, type RateVerdict } from '../ratelimit/rate-limit.ts';
 import type { Transport } from '../upstream/client/transport.ts';
 import type { Runtime } from './compile.ts';
-import { RequestRecord, UpstreamGate, type FailureScene, type IncomingRequest, type RequestObserver } from './exchange.ts';
+import { RequestRecord, UpstreamGate, type FailureScene, type IncomingRequest, type RequestObserver, type TrafficEvents } from './exchange.ts';
 import { Forwarding, type ForwardingHost } from './forward.ts';
 import { planRequest, type RequestPlan } from './plan-request.ts';
 import type { RefusalCounter } from './refusals.ts';
@@ -31,7 +31,11 @@ export interface DriverOptions {
   refusals: RefusalCounter;
   /** The log phase: told of every request once it is over. */
   observers?: readonly RequestObserver[];
+  /** Told of retries and rate-limit decisions as they happen. */
+  events?: TrafficEvents;
 }
+
+const NO_EVENTS: TrafficEvents = { retried() {}, retryBudgetExhausted() {}, rateLimitDecision() {} };
 
 type Admitted = Exclude<RequestPlan, { kind: 'refuse' }>;
 
@@ -43,6 +47,7 @@ export class Driver implements ForwardingHost {
   readonly log: Logger;
   readonly #refusals: RefusalCounter;
   readonly #observers: readonly RequestObserver[];
+  readonly events: TrafficEvents;
   readonly gate = new UpstreamGate();
 
   constructor(options: DriverOptions) {
@@ -51,6 +56,7 @@ export class Driver implements ForwardingHost {
     this.log = options.log;
     this.#refusals = options.refusals;
     this.#observers = options.observers ?? [];
+    this.events = options.events ?? NO_EVENTS;
   }
 
   /** Serves one request to its end: an answer, a tunnel, or a cut connection, never an exception. */
@@ -86,6 +92,12 @@ export class Driver implements ForwardingHost {
     }
     const verdict = checkRateLimits(route.rateLimits, { clientIp: context.clientIp, rawHeaders: context.rawHeaders, routeName: route.name });
     const decide = (verdict: RateVerdict): void => {
+      // Limits before the one that refused have taken their token: they allowed it.
+      for (const limit of route.rateLimits) {
+        const refused = verdict.kind !== 'pass' && verdict.limitId === limit.config.id;
+        this.events.rateLimitDecision(limit.config.id, !refused);
+        if (refused) break;
+      }
       // While Redis was asked, the client may have gone.
       if (answer.closed) return;
       if (verdict.kind === 'pass') {

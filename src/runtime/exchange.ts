@@ -57,11 +57,20 @@ export class RequestRecord {
   failure: Failure | undefined;
   /** Bytes a tunnel carried to the client after its 101. */
   tunnelledBytes = 0;
+  /** The last attempt's time at its backend: from sending the request to the end of the response (or its failure, or the 101). */
+  upstreamMs: number | undefined;
 
   constructor(request: IncomingRequest) {
     this.request = request;
     this.clientIp = request.peer;
   }
+}
+
+/** What happens on the way that the metrics count. */
+export interface TrafficEvents {
+  retried(service: string): void;
+  retryBudgetExhausted(service: string): void;
+  rateLimitDecision(limitId: string, allowed: boolean): void;
 }
 
 /** Hears of every request once it is over: the access log, metrics. */

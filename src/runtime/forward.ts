@@ -25,7 +25,7 @@ import { Attempt, type AttemptListener } from '../upstream/client/attempt.ts';
 import { classifyUpstreamError } from '../upstream/client/upstream-errors.ts';
 import type { Service } from '../upstream/service.ts';
 import type { CompiledRoute, Runtime } from './compile.ts';
-import type { FailureScene, IncomingRequest, RequestRecord, UpstreamGate } from './exchange.ts';
+import type { FailureScene, IncomingRequest, RequestRecord, TrafficEvents, UpstreamGate } from './exchange.ts';
 import type { Transport } from '../upstream/client/transport.ts';
 import type { Logger } from '../log.ts';
 import type { RequestPlan } from './plan-request.ts';
@@ -39,6 +39,7 @@ export interface ForwardingHost {
   readonly transport: Transport;
   readonly log: Logger;
   readonly gate: UpstreamGate;
+  readonly events: TrafficEvents;
   /** The one place a failure becomes an answer and a log line. */
   answerFailure(answer: ClientAnswer, failure: Failure, scene: FailureScene): void;
 }
@@ -146,12 +147,14 @@ export class Forwarding implements AttemptListener {
     const now = performance.now();
     const log = this.#driver.log;
     if (!service.retryBudget.canRetry(now)) {
+      this.#driver.events.retryBudgetExhausted(service.name);
       log.warn({ route: this.#route.name, service: service.name, backend: from.label }, `not retrying ${this.#request.method} ${this.#request.url}: retry budget of service "${service.name}" spent`);
       return false;
     }
     const next = service.pickRetry({ ...this.#pickContext, now }, this.#tried);
     if (typeof next === 'string') return false;
     service.retryBudget.recordRetry(now);
+    this.#driver.events.retried(service.name);
     log.info(
       { route: this.#route.name, service: service.name, backend: from.label, retryBackend: next.label, reason },
       `retrying ${this.#request.method} ${this.#request.url} on ${next.label}: ${from.label} ${reason}`,
@@ -192,7 +195,13 @@ export class Forwarding implements AttemptListener {
     return writable;
   }
 
+  /** The time of the current attempt at its backend so far. */
+  #markUpstreamTime(): void {
+    if (this.#current) this.#record.upstreamMs = performance.now() - this.#current.started;
+  }
+
   complete(trailers: Buffer[] | null): void {
+    this.#markUpstreamTime();
     const pairs: Array<[string, string]> = [];
     if (trailers) for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')]);
     this.#answer.end(undefined, pairs);
@@ -201,6 +210,7 @@ export class Forwarding implements AttemptListener {
 
   /** A 101: the client's connection and the backend's become one tunnel until either side closes. */
   upgraded(rawHeaders: Buffer[], upstream: Duplex): void {
+    this.#markUpstreamTime();
     const attempt = this.#current!;
     this.#service.passiveHealth?.succeeded(attempt.backend);
     const client = this.#request.upgrade ? socketOf(this.#answer) : undefined;
@@ -235,6 +245,7 @@ export class Forwarding implements AttemptListener {
   }
 
   failed(error: unknown): void {
+    this.#markUpstreamTime();
     const backend = this.#current!.backend;
     if (this.#clientGone) {
       this.#finish();

@@ -31,6 +31,8 @@ export interface HttpListener {
   readonly address: Address;
   /** Applies new client settings to the running listener (a reload). */
   configure(settings: ClientSettings): void;
+  /** Client connections open now. */
+  connections(): number;
   /** Stops accepting, lets in-flight requests finish until the deadline, then closes every connection. */
   drain(deadlineMs: number): Promise<void>;
 }
@@ -126,6 +128,11 @@ export async function listenHttp(
     log.warn({ client: data?.remoteAddress, limit: current.maxConnections }, `connection refused: ${current.maxConnections} client connections open (limits.client_connections)`);
   });
   const awaitingHeader = options.proxyProtocol ? expectProxyHeaders(server, options.proxyHeaderTimeoutMs ?? 5_000, log) : undefined;
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    open++;
+    socket.once('close', () => open--);
+  });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
@@ -162,6 +169,7 @@ export async function listenHttp(
       current = next;
       applySettings(server, next);
     },
+    connections: () => open,
     drain,
   };
 }

@@ -53,7 +53,8 @@ export class AttemptAbandoned extends Error {
 export class Attempt {
   readonly backend: Backend;
   readonly #listener: AttemptListener;
-  readonly #started = performance.now();
+  /** performance.now() when the attempt began. */
+  readonly started = performance.now();
   readonly #responseHeadersMs: number;
   #headersTimer: NodeJS.Timeout | undefined;
   #abort: ((reason: Error) => void) | undefined;
@@ -135,7 +136,7 @@ export class Attempt {
     if (statusCode < 200) return true;
     clearTimeout(this.#headersTimer);
     const now = performance.now();
-    this.backend.latency.observe(now - this.#started, now);
+    this.backend.latency.observe(now - this.started, now);
     this.#resume = resume;
     if (this.#listener.head(statusCode, statusText, rawHeaders)) return true;
     this.abandon(`answered ${statusCode}`);
@@ -154,7 +155,7 @@ export class Attempt {
   onUpgrade(_statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
     clearTimeout(this.#headersTimer);
     const now = performance.now();
-    this.backend.latency.observe(now - this.#started, now);
+    this.backend.latency.observe(now - this.started, now);
     // The backend stays busy with this client until the tunnel closes: release() then.
     this.#listener.upgraded(rawHeaders, socket);
   }

@@ -2,9 +2,9 @@ import type { FirewallRules, RateLimitConfig, WeirConfig } from '../config/types
 import { createLogger } from '../log.ts';
 import type { UpstreamRequest } from '../middleware/types.ts';
 import { RateLimitStores } from '../ratelimit/stores.ts';
-import { compileRuntime, type CompiledRoute, type Runtime } from '../runtime/compile.ts';
+import { compileRuntime, type CompiledRoute, type Runtime } from './compile.ts';
 import { upstreamTarget } from '../http/request-target.ts';
-import { planRequest } from '../runtime/plan-request.ts';
+import { planRequest } from './plan-request.ts';
 import { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
 import { applyBackendSettings } from '../upstream/backend-settings.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
