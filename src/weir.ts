@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { AdminContext, ReloadOutcome } from './admin/context.ts';
+import { backendControls, type AdminContext, type ReloadOutcome } from './admin/context.ts';
 import { RecentRefusals } from './admin/recent-refusals.ts';
 import { RouteStats } from './admin/route-stats.ts';
 import { startAdmin, type AdminServer } from './admin/server.ts';
@@ -219,7 +219,6 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   }
 
   function adminContext(): AdminContext {
-    const backendOf = (service: string, address: string) => runtime.services.get(service)?.backends.find((backend) => backend.label === address);
     return {
       version: VERSION,
       startedAt: Date.now(),
@@ -232,16 +231,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
         typeof options.config === 'string'
           ? reloadAndRecord(options.config)
           : Promise.reject(new Error('this weir was started from a config object, not a file: there is no file to read again')),
-      drain(service, address) {
-        const backend = backendOf(service, address);
-        backend?.drain('drained by an operator (admin API)');
-        return backend !== undefined;
-      },
-      enable(service, address) {
-        const backend = backendOf(service, address);
-        backend?.enable('enabled by an operator (admin API)');
-        return backend !== undefined;
-      },
+      ...backendControls(() => runtime),
       explain: async (request) => explainLive(runtime, request),
       metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
       recentRefusals: () => recentRefusals.list(),

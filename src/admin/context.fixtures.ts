@@ -13,7 +13,7 @@ import { compileRuntime, type Runtime } from '../runtime/compile.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
 import { BackendRegistry } from '../upstream/registry.ts';
-import type { AdminContext, ReloadOutcome } from './context.ts';
+import { backendControls, type AdminContext, type ReloadOutcome } from './context.ts';
 import { RecentRefusals } from './recent-refusals.ts';
 import { RouteStats } from './route-stats.ts';
 
@@ -77,16 +77,7 @@ export async function liveAdminContext(
         throw error;
       }
     },
-    drain(service, address) {
-      const found = backend(service, address);
-      found?.drain('drained by an operator (admin API)');
-      return found !== undefined;
-    },
-    enable(service, address) {
-      const found = backend(service, address);
-      found?.enable('enabled by an operator (admin API)');
-      return found !== undefined;
-    },
+    ...backendControls(() => runtime),
     explain: (request) => explainRequest(runtime.config, request),
     metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: FIXED_METRICS }),
     recentRefusals: () => refusals.list(),

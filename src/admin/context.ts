@@ -75,3 +75,24 @@ export interface AdminContext {
    */
   readonly token: string | undefined;
 }
+
+/**
+ * drain() and enable() on the live backends: the backend of `service` whose
+ * label is `address`. The Backend object outlives reloads, so the operator's
+ * drain does too.
+ */
+export function backendControls(runtime: () => Runtime): Pick<AdminContext, 'drain' | 'enable'> {
+  const backendOf = (service: string, address: string) => runtime().services.get(service)?.backends.find((backend) => backend.label === address);
+  return {
+    drain(service, address) {
+      const backend = backendOf(service, address);
+      backend?.drain('drained by an operator (admin API)');
+      return backend !== undefined;
+    },
+    enable(service, address) {
+      const backend = backendOf(service, address);
+      backend?.enable('enabled by an operator (admin API)');
+      return backend !== undefined;
+    },
+  };
+}

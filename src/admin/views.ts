@@ -2,7 +2,8 @@
 // snake_case like the config's; times are ISO 8601; durations are ms.
 
 import { formatDuration } from '../config/duration.ts';
-import type { FirewallRules, HeaderRules, HealthCheckConfig, QueryRules, RouteConfig } from '../config/types.ts';
+import { summarizeFirewall } from '../config/summary.ts';
+import type { HeaderRules, HealthCheckConfig, QueryRules, RouteConfig } from '../config/types.ts';
 import type { Runtime } from '../runtime/compile.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { Service } from '../upstream/service.ts';
@@ -62,7 +63,7 @@ export function ruleSummary(route: RouteConfig): string[] {
   const rules: string[] = [];
   if (route.httpsRedirect) rules.push('https_redirect');
   if (route.canonicalHost !== undefined) rules.push(`canonical_host ${route.canonicalHost}`);
-  const firewall = firewallSummary(route.firewall);
+  const firewall = summarizeFirewall(route.firewall);
   if (firewall) rules.push(`firewall: ${firewall}`);
   for (const limit of route.rateLimits) {
     const key = limit.key.map((part) => (part.kind === 'header' ? `header:${part.name}` : part.kind)).join(' + ');
@@ -92,18 +93,6 @@ const TIMEOUT_KEYS = [
   ['responseHeadersMs', 'response_headers'],
   ['idleMs', 'idle'],
 ] as const;
-
-function firewallSummary(rules: FirewallRules): string {
-  const parts: string[] = [];
-  if (rules.ipAllow.length) parts.push(`ip_allow ${rules.ipAllow.length}`);
-  if (rules.ipReject.length) parts.push(`ip_reject ${rules.ipReject.length}`);
-  if (rules.methods) parts.push(`methods ${rules.methods.join(',')}`);
-  if (rules.pathReject.length) parts.push(`path_reject ${rules.pathReject.length}`);
-  if (rules.maxUrlLength !== undefined) parts.push(`max_url_length ${rules.maxUrlLength}`);
-  if (rules.maxHeaderBytes !== undefined) parts.push(`max_header_size ${rules.maxHeaderBytes}`);
-  if (rules.maxBodyBytes !== undefined) parts.push(`max_body_size ${rules.maxBodyBytes}`);
-  return parts.join(', ');
-}
 
 /** "- Cookie; = X-A; + X-B": which names are removed, set, added. */
 function editSummary(rules: HeaderRules | QueryRules): string {

@@ -19,6 +19,7 @@
 // position, so moving one reads as removed and added.
 
 import { formatAddress } from '../config/address.ts';
+import { without } from '../config/summary.ts';
 import type {
   FirewallRules,
   HashKey,
@@ -234,16 +235,6 @@ function compareLists(before: readonly string[], after: readonly string[]): stri
   return [...added.map((item) => `+ ${item}`), ...removed.map((item) => `- ${item}`)].join(', ');
 }
 
-/** The items of `a` not in `b`, counting repeats. */
-function without(a: readonly string[], b: readonly string[]): string[] {
-  const left = [...b];
-  return a.filter((item) => {
-    const at = left.indexOf(item);
-    if (at === -1) return true;
-    left.splice(at, 1);
-    return false;
-  });
-}
 
 const text = <T>(key: string, fn: (value: T) => string): Field<T> => ({ key, text: fn });
 const list = <T>(key: string, fn: (value: T) => readonly string[]): Field<T> => ({ key, list: fn });

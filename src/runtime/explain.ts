@@ -1,3 +1,4 @@
+import { summarizeFirewall, without } from '../config/summary.ts';
 import type { FirewallRules, RateLimitConfig, WeirConfig } from '../config/types.ts';
 import { createLogger } from '../log.ts';
 import type { UpstreamRequest } from '../middleware/types.ts';
@@ -162,27 +163,9 @@ function describeChange(before: Snapshot, after: Snapshot): string {
   return changes.length === 0 ? 'no change' : changes.join('; ');
 }
 
-/** The items of `a` not in `b`, counting repeats. */
-function without(a: string[], b: string[]): string[] {
-  const left = [...b];
-  return a.filter((item) => {
-    const at = left.indexOf(item);
-    if (at === -1) return true;
-    left.splice(at, 1);
-    return false;
-  });
-}
-
 function firewallLines(label: string, rules: FirewallRules): string[] {
-  const parts: string[] = [];
-  if (rules.ipAllow.length) parts.push(`ip_allow ${rules.ipAllow.length}`);
-  if (rules.ipReject.length) parts.push(`ip_reject ${rules.ipReject.length}`);
-  if (rules.methods) parts.push(`methods ${rules.methods.join(',')}`);
-  if (rules.pathReject.length) parts.push(`path_reject ${rules.pathReject.length}`);
-  if (rules.maxUrlLength !== undefined) parts.push(`max_url_length ${rules.maxUrlLength}`);
-  if (rules.maxHeaderBytes !== undefined) parts.push(`max_header_size ${rules.maxHeaderBytes}`);
-  if (rules.maxBodyBytes !== undefined) parts.push(`max_body_size ${rules.maxBodyBytes}`);
-  return parts.length === 0 ? [] : [`${label}: passed (${parts.join(', ')})`];
+  const summary = summarizeFirewall(rules);
+  return summary === '' ? [] : [`${label}: passed (${summary})`];
 }
 
 function describeLimit(limit: RateLimitConfig): string {
