@@ -28,6 +28,10 @@ export interface Options {
   rulesOnly: boolean;
   /** Add one weir instance per kind of rule to the rule-cost scenario. */
   rulesBreakdown: boolean;
+  /** Run the observability-cost scenario (weir without and with the access log and the admin listener). */
+  observe: boolean;
+  /** Run only the observability-cost scenario (with --rules-only: only the two cost scenarios). */
+  observeOnly: boolean;
 }
 
 /** The backend-failure run kills backend 2 at 2 s and restarts it at half the duration; below this there is no "after". */
@@ -46,6 +50,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip-rules        leave out the rule-cost scenario (weir without and with a typical rule set)
   --rules-only        run only the rule-cost scenario (weir only)
   --rules-breakdown   add to it one weir per kind of rule (headers, ip_reject, path_reject, rate limit)
+  --skip-observe      leave out the observability-cost scenario (weir without and with access log and metrics)
+  --observe-only      run only the observability-cost scenario (weir only; with --rules-only, both cost scenarios)
   --upload-mb <n>     upload size in MiB (default 1024)
   --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload, 6s failure runs
   --profile           run weir with --cpu-prof and print its top 25 functions by self time
@@ -87,6 +93,8 @@ export function parseOptions(argv: string[]): Options | undefined {
       'skip-rules': { type: 'boolean', default: false },
       'rules-only': { type: 'boolean', default: false },
       'rules-breakdown': { type: 'boolean', default: false },
+      'skip-observe': { type: 'boolean', default: false },
+      'observe-only': { type: 'boolean', default: false },
       'upload-mb': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -112,13 +120,22 @@ export function parseOptions(argv: string[]): Options | undefined {
   }
   if (values['skip-fault'] && values['fault-only']) throw new Error('--skip-fault and --fault-only exclude each other');
   const rulesOnly = values['rules-only'];
+  const observeOnly = values['observe-only'];
   if (rulesOnly && values['fault-only']) throw new Error('--rules-only and --fault-only exclude each other');
+  if (observeOnly && values['fault-only']) throw new Error('--observe-only and --fault-only exclude each other');
   if (values['skip-rules'] && (rulesOnly || values['rules-breakdown'])) {
     throw new Error('--skip-rules excludes --rules-only and --rules-breakdown');
   }
-  if (rulesOnly) {
-    // The scenario compares weir with itself.
-    if (values.only !== undefined && !only.includes('weir')) throw new Error('--rules-only measures weir; --only must include it');
+  if (values['skip-observe'] && observeOnly) throw new Error('--skip-observe excludes --observe-only');
+  if (observeOnly && !rulesOnly && values['rules-breakdown']) {
+    throw new Error('--observe-only leaves out the rule-cost scenario; add --rules-only for --rules-breakdown');
+  }
+  // --rules-only and --observe-only: only the cost scenarios named (both when both are given).
+  const costOnly = rulesOnly || observeOnly;
+  if (costOnly) {
+    // The scenarios compare weir with itself.
+    const flag = rulesOnly ? '--rules-only' : '--observe-only';
+    if (values.only !== undefined && !only.includes('weir')) throw new Error(`${flag} measures weir; --only must include it`);
     only = ['weir'];
   }
   const faultDurationS = parseDuration(values['fault-duration'] ?? (quick ? '6s' : '12s'));
@@ -130,17 +147,19 @@ export function parseOptions(argv: string[]): Options | undefined {
     warmupS: parseDuration(values.warmup ?? (quick ? '1s' : '2s')),
     rounds: positiveInt('rounds', values.rounds ?? (quick ? '1' : '3')),
     only,
-    upload: !values['skip-upload'] && !values['fault-only'] && !rulesOnly,
+    upload: !values['skip-upload'] && !values['fault-only'] && !costOnly,
     uploadBytes: positiveInt('upload-mb', values['upload-mb'] ?? (quick ? '256' : '1024')) * 2 ** 20,
     profile: values.profile,
     keepTmp: values['keep-tmp'],
     quick,
-    fault: !values['skip-fault'] && !rulesOnly,
+    fault: !values['skip-fault'] && !costOnly,
     faultOnly: values['fault-only'],
     faultDurationS,
-    throughput: !values['fault-only'] && !rulesOnly,
-    rules: !values['skip-rules'] && !values['fault-only'] && only.includes('weir'),
+    throughput: !values['fault-only'] && !costOnly,
+    rules: !values['skip-rules'] && !values['fault-only'] && (!observeOnly || rulesOnly) && only.includes('weir'),
     rulesOnly,
     rulesBreakdown: values['rules-breakdown'],
+    observe: !values['skip-observe'] && !values['fault-only'] && (!rulesOnly || observeOnly) && only.includes('weir'),
+    observeOnly,
   };
 }

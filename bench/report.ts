@@ -1,10 +1,14 @@
 // Medians over rounds and the markdown tables, ratios relative to nginx.
 
+import type { ObserveFigures } from './observe-cost.ts';
 import type { UploadResult } from './upload.ts';
 import type { WrkResult } from './wrk.ts';
 
-/** `rules`: the rule-cost scenario, where a run's `lb` is the rule variant (bench/rules.ts). */
-export type WrkScenario = 'throughput' | 'memory256' | 'rules';
+/**
+ * `rules`: the rule-cost scenario, where a run's `lb` is the rule variant (bench/rules.ts);
+ * `observe`: the observability-cost scenario, where it is "off" or "on" (bench/observe-cost.ts).
+ */
+export type WrkScenario = 'throughput' | 'memory256' | 'rules' | 'observe';
 
 export interface WrkRun {
   round: number;
@@ -16,6 +20,8 @@ export interface WrkRun {
   cpuCores?: number;
   /** CPU used meanwhile by processes the harness did not start, in cores (procfs.ts OtherLoad). */
   otherCores?: number;
+  /** The observability scenario's "on" runs: the access log read back and the /metrics scrapes. */
+  observe?: ObserveFigures;
   error?: string;
 }
 

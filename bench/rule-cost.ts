@@ -13,7 +13,7 @@
 
 import http from 'node:http';
 import { fmtCores, fmtInt, fmtMiB, fmtMs, fmtRatio, median } from './report.ts';
-import type { WrkRun, WrkSummary } from './report.ts';
+import type { WrkRun, WrkScenario, WrkSummary } from './report.ts';
 import {
   HEADER_RULES,
   headerRuleCount,
@@ -88,46 +88,49 @@ export function refusedText(socketErrors: number, non2xx3xx: number): string | u
 
 /**
  * The order of the runs in round `round` (1-based): every variant next to a
- * no-rules run of its own, which goes first in odd rounds and second in even
- * ones; the variants' order rotates from round to round.
+ * run of the `baseline` of its own (no rules; the observability scenario's
+ * "off"), which goes first in odd rounds and second in even ones; the
+ * variants' order rotates from round to round.
  */
-export function roundSchedule(variants: readonly RuleVariant[], round: number): RuleVariant[] {
-  const others = variants.filter((v) => v !== 'none');
+export function roundSchedule<V extends string>(variants: readonly V[], round: number, baseline: string = 'none'): V[] {
+  const base = baseline as V;
+  const others = variants.filter((v) => v !== base);
   const k = others.length === 0 ? 0 : (round - 1) % others.length;
   const rotated = [...others.slice(k), ...others.slice(0, k)];
-  return rotated.flatMap((v): RuleVariant[] => (round % 2 === 1 ? ['none', v] : [v, 'none']));
+  return rotated.flatMap((v): V[] => (round % 2 === 1 ? [base, v] : [v, base]));
 }
 
 /**
- * Each run of `variant` over the no-rules run(s) right before and after it in
- * the same round (their mean when both are). On a shared virtual machine the
- * speed of everything drifts by tens of percent within a minute; neighbouring
- * runs share most of that drift, so their ratio cancels it where the ratio of
- * the medians over rounds does not. `runs` in the order they ran.
+ * Each run of `variant` over the `baseline` run(s) right before and after it
+ * in the same round of `scenario` (their mean when both are). On a shared
+ * virtual machine the speed of everything drifts by tens of percent within a
+ * minute; neighbouring runs share most of that drift, so their ratio cancels
+ * it where the ratio of the medians over rounds does not. `runs` in the
+ * order they ran.
  */
-export function pairedRatios(runs: readonly WrkRun[], variant: string): number[] {
-  const rules = runs.filter((r) => r.scenario === 'rules');
-  return rules.flatMap((run, i) => {
-    const mine = run.wrk?.requestsPerSec;
-    if (run.lb !== variant || mine === undefined) return [];
-    const base = [rules[i - 1], rules[i + 1]]
-      .filter((n) => n !== undefined && n.round === run.round && n.lb === 'none')
+export function pairedRatios(runs: readonly WrkRun[], variant: string, scenario: WrkScenario = 'rules', baseline = 'none'): number[] {
+  const mine = runs.filter((r) => r.scenario === scenario);
+  return mine.flatMap((run, i) => {
+    const rps = run.wrk?.requestsPerSec;
+    if (run.lb !== variant || rps === undefined) return [];
+    const base = [mine[i - 1], mine[i + 1]]
+      .filter((n) => n !== undefined && n.round === run.round && n.lb === baseline)
       .flatMap((n) => n?.wrk?.requestsPerSec ?? []);
     if (base.length === 0) return [];
     const mean = base.reduce((a, b) => a + b, 0) / base.length;
-    return mean > 0 ? [mine / mean] : [];
+    return mean > 0 ? [rps / mean] : [];
   });
 }
 
-const fmtRatios = (ratios: number[]): string =>
+export const fmtRatios = (ratios: number[]): string =>
   ratios.length === 0 ? '–' : `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
 
-function maxOtherLoad(runs: readonly WrkRun[], variant: string): number | undefined {
-  const loads = runs.filter((r) => r.scenario === 'rules' && r.lb === variant && r.otherCores !== undefined).map((r) => r.otherCores as number);
+export function maxOtherLoad(runs: readonly WrkRun[], variant: string, scenario: WrkScenario = 'rules'): number | undefined {
+  const loads = runs.filter((r) => r.scenario === scenario && r.lb === variant && r.otherCores !== undefined).map((r) => r.otherCores as number);
   return loads.length > 0 ? Math.max(...loads) : undefined;
 }
 
-function cpuPerRequest(s: WrkSummary): string {
+export function cpuPerRequest(s: WrkSummary): string {
   const us = cpuPerRequestUs(s);
   return us === undefined ? '–' : `${us.toFixed(1)} µs`;
 }
@@ -183,6 +186,31 @@ export interface RuleCostVerdict {
   text: string;
 }
 
+/**
+ * What weakens a paired comparison, as sentences to append to its verdict:
+ * runs of `variants` in `scenario` that shared the machine with other
+ * processes, and fewer than ENOUGH_PAIRS paired runs.
+ */
+export function pairedCaveats(
+  runs: readonly WrkRun[],
+  scenario: WrkScenario,
+  variants: readonly string[],
+  pairs: number,
+): { disturbedRuns: number; text: string } {
+  const disturbedRuns = runs.filter((r) => r.scenario === scenario && variants.includes(r.lb) && (r.otherCores ?? 0) > OTHER_LOAD_LIMIT).length;
+  const disturbed =
+    disturbedRuns > 0
+      ? ` ${disturbedRuns} run(s) shared the machine with other processes (over ${OTHER_LOAD_LIMIT * 100}% of a CPU): ` +
+        're-run on a quiet machine before trusting the ratio.'
+      : '';
+  const thin =
+    pairs < ENOUGH_PAIRS
+      ? ` Only ${pairs} paired run(s): one pair can be 15-20% off on a shared machine; ` +
+        `use at least ${ENOUGH_PAIRS} rounds (--rounds 10 --duration 5s) before trusting the ratio.`
+      : '';
+  return { disturbedRuns, text: `${disturbed}${thin}` };
+}
+
 export function ruleCostVerdict(summaries: WrkSummary[], runs: readonly WrkRun[]): RuleCostVerdict | undefined {
   const none = summaries.find((s) => s.lb === 'none');
   const all = summaries.find((s) => s.lb === 'all');
@@ -194,22 +222,10 @@ export function ruleCostVerdict(summaries: WrkSummary[], runs: readonly WrkRun[]
   const met = valid && slowdown <= RULE_COST_TARGET;
   const change = `${(Math.abs(slowdown) * 100).toFixed(1)}% ${slowdown >= 0 ? 'fewer' : 'more'}`;
   const each = paired.map((r) => r.toFixed(2)).join(', ');
-  const disturbedRuns = runs.filter(
-    (r) => r.scenario === 'rules' && (r.lb === 'none' || r.lb === 'all') && (r.otherCores ?? 0) > OTHER_LOAD_LIMIT,
-  ).length;
-  const disturbed =
-    disturbedRuns > 0
-      ? ` ${disturbedRuns} run(s) shared the machine with other processes (over ${OTHER_LOAD_LIMIT * 100}% of a CPU): ` +
-        're-run on a quiet machine before trusting the ratio.'
-      : '';
-  const thin =
-    paired.length < ENOUGH_PAIRS
-      ? ` Only ${paired.length} paired run(s): one pair can be 15-20% off on a shared machine; ` +
-        `use at least ${ENOUGH_PAIRS} rounds (--rounds 10 --duration 5s) before trusting the ratio.`
-      : '';
+  const { disturbedRuns, text: caveats } = pairedCaveats(runs, 'rules', ['none', 'all'], paired.length);
   const text = valid
     ? `The typical rule set: ${ratio.toFixed(2)}× the requests per second of no rules (median of the paired runs' ratios ${each}), ` +
-      `${change}; target: at most ${RULE_COST_TARGET * 100}% fewer: **${met ? 'met' : 'NOT met'}**.${disturbed}${thin}`
+      `${change}; target: at most ${RULE_COST_TARGET * 100}% fewer: **${met ? 'met' : 'NOT met'}**.${caveats}`
     : `**Not valid**: wrk saw failed or refused requests (errors column), so the ratio ${ratio.toFixed(2)}× does not measure the rules.`;
   return { ratio, ratioOfMedians: all.requestsPerSec / none.requestsPerSec, paired, slowdown, met, valid, disturbedRuns, text };
 }
@@ -259,7 +275,7 @@ export function cpuPerRequestUs(s: WrkSummary | undefined): number | undefined {
   return s && Number.isFinite(s.cpuCores) && s.requestsPerSec > 0 ? (s.cpuCores * 1e6) / s.requestsPerSec : undefined;
 }
 
-function pinningText(pinning: CpuPlan | string | undefined): string {
+export function pinningText(pinning: CpuPlan | string | undefined): string {
   if (pinning === undefined) return 'unpinned';
   if (typeof pinning === 'string') return `${pinning} (expect noise)`;
   return `weir pinned to CPU ${pinning.lb}, wrk and the backends to CPU ${pinning.rest} (taskset; see bench/pinning.ts for why)`;

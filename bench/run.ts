@@ -1,6 +1,7 @@
 // npm run bench: weir against nginx, HAProxy and http-proxy on the same two
 // backends, one process each, in interleaved rounds; weir without and with a
-// typical rule set; then a backend killed and restarted under load. Markdown
+// typical rule set, and without and with its access log and metrics; then a
+// backend killed and restarted under load. Markdown
 // report on stdout (progress on stderr), raw results in
 // bench/results/<timestamp>.json. See bench/README.md.
 
@@ -13,6 +14,21 @@ import { FAULT_NOT_RUN, FAULT_VICTIM, faultPlan, faultTable, runFaultScenario } 
 import type { FaultRun } from './fault.ts';
 import { startBackends, startLb, startSink, startWeirWith } from './lbs.ts';
 import type { Context, LbName, Running } from './lbs.ts';
+import {
+  accessLogFigures,
+  MetricsScraper,
+  OBSERVE_BASELINE,
+  OBSERVE_VARIANTS,
+  observeErrorsText,
+  observeRunProblem,
+  observeSection,
+  observeVerdict,
+  observeYaml,
+  settledSize,
+  summarizeAccessLog,
+  waitForAdminUrl,
+} from './observe-cost.ts';
+import type { ObserveFigures, ObserveVariant } from './observe-cost.ts';
 import { parseOptions, USAGE } from './options.ts';
 import type { Options } from './options.ts';
 import { allowedCpus, cpuPlan, pinTree } from './pinning.ts';
@@ -40,6 +56,8 @@ const DIRECT = 'direct';
  * 5 s run after a 2 s warm-up at 14-87 ms, and at 11-28 ms after 10 s.
  */
 const RULES_MIN_WARMUP_S = 5;
+/** wrk's connections in the paired scenarios, as in the throughput table: also the most requests in flight when wrk stops. */
+const PAIRED_CONNECTIONS = 64;
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -80,6 +98,10 @@ interface State {
   rulesPinning?: CpuPlan | string;
   /** The rules' own code per request, in process (rule-micro.ts), or why it has no figures. */
   ruleMicro?: MicroResult[] | string;
+  /** Observability-cost variants left out (did not start, or no admin listener or access log), with the reason. */
+  observeSkipped: Map<string, string>;
+  /** The observability scenario's CPUs, or why it ran unpinned. */
+  observePinning?: CpuPlan | string;
   /** tsc's output when dist/ did not build. */
   buildError?: string;
 }
@@ -139,17 +161,24 @@ async function measureWrk(
     run.error = deadError(lb);
     delete run.wrk;
   }
-  // A refused request is answered by weir without a backend: cheaper, so it would flatter the rules.
-  const refused = scenario === 'rules' && run.wrk ? refusedText(run.wrk.socketErrors, run.wrk.non2xx3xx) : undefined;
-  if (refused) {
-    run.error = refused;
-    log(`  RULE COST RUN NOT VALID (${label}, round ${round}): ${refused}`);
+  // A refused request is answered by weir without a backend: cheaper, so it would flatter the rules;
+  // a failed one is not what the observability scenario compares either.
+  const invalid = !run.wrk
+    ? undefined
+    : scenario === 'rules'
+      ? refusedText(run.wrk.socketErrors, run.wrk.non2xx3xx)
+      : scenario === 'observe'
+        ? observeErrorsText(run.wrk.socketErrors, run.wrk.non2xx3xx)
+        : undefined;
+  if (invalid) {
+    run.error = invalid;
+    log(`  ${scenario === 'rules' ? 'RULE COST' : 'OBSERVABILITY COST'} RUN NOT VALID (${label}, round ${round}): ${invalid}`);
   }
   if (run.wrk) {
     const w = run.wrk;
     const errs = w.socketErrors + w.non2xx3xx;
     log(
-      `  ${scenario === 'rules' ? `weir with rules: ${label}` : `${run.lb} ${scenario}`}: ${Math.round(w.requestsPerSec)} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, ` +
+      `  ${scenario === 'rules' ? `weir with rules: ${label}` : scenario === 'observe' ? `weir with observability ${label}` : `${run.lb} ${scenario}`}: ${Math.round(w.requestsPerSec)} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, ` +
         `peak RSS ${mib(sample.peakRssBytes)}, CPU ${(sample.cpuCores * 100).toFixed(0)}%` +
         (errs > 0 ? `, ${errs} errors` : '') +
         `, other processes ${((run.otherCores ?? 0) * 100).toFixed(0)}% CPU`,
@@ -245,20 +274,97 @@ async function ruleMicro(variants: RuleVariant[], ctx: Context, pin: CpuPlan | u
   }
 }
 
-/** weir on a CPU of its own, wrk and the backends on the others (pinning.ts); undefined, with the reason in state, when that cannot be done. */
-function pinRuleCost(state: State, backendPid: number): CpuPlan | undefined {
+/** weir on a CPU of its own, wrk and the backends on the others (pinning.ts); or why that cannot be done. */
+function pinPairs(backendPid: number): CpuPlan | string {
   const plan = cpuPlan(allowedCpus() ?? []);
-  if (!plan) {
-    state.rulesPinning = 'not pinned: fewer than two CPUs, or no taskset';
-    return undefined;
-  }
+  if (!plan) return 'not pinned: fewer than two CPUs, or no taskset';
   const problem = pinTree(backendPid, plan.rest);
-  if (problem) {
-    state.rulesPinning = `not pinned: ${problem}`;
-    return undefined;
+  return problem ? `not pinned: ${problem}` : plan;
+}
+
+/** What a paired scenario does around one instance's load, besides wrk (the observability scenario's scrapes and access log). */
+interface LoadHooks {
+  /** Before the warm-up. */
+  beforeWarmup?(): void;
+  /** Between the warm-up and the measured run. */
+  beforeMeasure?(): Promise<void>;
+  /** After the measured run, with its record (already in state.wrkRuns): may add figures, or an error that voids it. */
+  afterMeasure?(run: WrkRun): Promise<void>;
+  /** Always, once the instance is done with (stops what the hooks started). */
+  dispose?(): Promise<void>;
+}
+
+interface PairedInstance {
+  lb: Running;
+  /** Resident memory once it answered, checked and pinned. */
+  rss: number;
+  hooks?: LoadHooks;
+}
+
+/**
+ * A scenario of paired runs (rule-cost.ts): every round starts a fresh process
+ * per variant, then runs each variant right next to the baseline
+ * (roundSchedule), each after a warm-up of at least RULES_MIN_WARMUP_S, under
+ * the throughput table's load.
+ */
+interface PairedPlan<V extends string> {
+  /** "rule cost", "observability cost": for the log. */
+  name: string;
+  scenario: 'rules' | 'observe';
+  variants: readonly V[];
+  baseline: V;
+  /** Variants left out, with the reason; `start` adds to it. */
+  skipped: Map<string, string>;
+  pin: CpuPlan | undefined;
+  /** Starts, pins and checks one instance; undefined (after recording why in `skipped`) when that failed. */
+  start(variant: V, round: number): Promise<PairedInstance | undefined>;
+}
+
+/** Runs the rounds; returns each variant's median RSS at start. */
+async function pairedRounds<V extends string>(state: State, plan: PairedPlan<V>): Promise<Record<string, number>> {
+  const { opts } = state;
+  const startRss: Record<string, number[]> = {};
+  for (let round = 1; round <= opts.rounds; round++) {
+    // Fresh processes every round: two weir processes with the same config
+    // measured several percent apart for their whole life, so one pair of
+    // processes would measure that rather than the variant.
+    const running = new Map<V, PairedInstance>();
+    try {
+      for (const variant of plan.variants) {
+        if (plan.skipped.has(variant)) continue;
+        const started = await plan.start(variant, round);
+        if (!started) continue;
+        running.set(variant, started);
+        (startRss[variant] ??= []).push(started.rss);
+      }
+      for (const variant of roundSchedule([...running.keys()], round, plan.baseline)) {
+        const instance = running.get(variant);
+        if (!instance) continue;
+        const { lb, hooks } = instance;
+        log(`${plan.name} round ${round}/${opts.rounds}: ${variant}`);
+        if (!isAlive(lb.proc)) {
+          state.wrkRuns.push({ round, lb: variant, scenario: plan.scenario, error: deadError(lb) });
+          continue;
+        }
+        hooks?.beforeWarmup?.();
+        try {
+          const durationS = Math.max(opts.warmupS, RULES_MIN_WARMUP_S);
+          await runWrk({ url: lb.url, threads: WRK_THREADS, connections: PAIRED_CONNECTIONS, durationS, latency: false, cpus: plan.pin?.rest });
+        } catch (err) {
+          log(`  ${variant} warm-up failed: ${errorText(err)}`);
+        }
+        await hooks?.beforeMeasure?.();
+        const run = await measureWrk(state, lb, round, plan.scenario, PAIRED_CONNECTIONS, variant, plan.pin?.rest);
+        await hooks?.afterMeasure?.(run);
+      }
+    } finally {
+      await Promise.all([...running.values()].map(async ({ lb, hooks }) => {
+        await hooks?.dispose?.();
+        await stopProcess(lb.proc, 15_000);
+      }));
+    }
   }
-  state.rulesPinning = plan;
-  return plan;
+  return Object.fromEntries(Object.entries(startRss).map(([variant, values]) => [variant, median(values)]));
 }
 
 /** One weir of the rule-cost scenario, pinned, its rules checked; undefined (and the variant skipped) when that fails. */
@@ -267,7 +373,7 @@ async function startRuleInstance(
   variant: RuleVariant,
   upstreams: Parameters<typeof startLb>[2],
   pin: CpuPlan | undefined,
-): Promise<{ lb: Running; rss: number } | undefined> {
+): Promise<PairedInstance | undefined> {
   let lb: Running | undefined;
   try {
     lb = await startWeirWith(`rules-${variant}`, (port) => ruleCostYaml(port, upstreams, variant), state.ctx);
@@ -287,46 +393,118 @@ async function startRuleInstance(
 }
 
 async function ruleCostScenario(state: State, backends: { proc: Running; upstreams: Parameters<typeof startLb>[2] }): Promise<void> {
-  const { opts } = state;
-  const variants = ruleCostVariants(opts.rulesBreakdown);
-  const pin = pinRuleCost(state, backends.proc.proc.pid);
-  log(typeof state.rulesPinning === 'string' ? `rule cost: ${state.rulesPinning}` : `rule cost: weir on CPU ${pin?.lb}, wrk and backends on ${pin?.rest}`);
+  const variants = ruleCostVariants(state.opts.rulesBreakdown);
+  state.rulesPinning = pinPairs(backends.proc.proc.pid);
+  const pin = typeof state.rulesPinning === 'string' ? undefined : state.rulesPinning;
+  log(pin ? `rule cost: weir on CPU ${pin.lb}, wrk and backends on ${pin.rest}` : `rule cost: ${state.rulesPinning as string}`);
   state.ruleMicro = await ruleMicro(variants, state.ctx, pin);
-  const startRss: Record<string, number[]> = {};
-  for (let round = 1; round <= opts.rounds; round++) {
-    // Fresh processes every round: two weir processes with the same config
-    // measured several percent apart for their whole life, so one pair of
-    // processes would measure that rather than the rules.
-    const running = new Map<RuleVariant, Running>();
-    try {
-      for (const variant of variants) {
-        if (state.rulesSkipped.has(variant)) continue;
-        const started = await startRuleInstance(state, variant, backends.upstreams, pin);
-        if (!started) continue;
-        running.set(variant, started.lb);
-        (startRss[variant] ??= []).push(started.rss);
+  state.startRss.rules = await pairedRounds(state, {
+    name: 'rule cost',
+    scenario: 'rules',
+    variants,
+    baseline: 'none',
+    skipped: state.rulesSkipped,
+    pin,
+    start: (variant) => startRuleInstance(state, variant, backends.upstreams, pin),
+  });
+}
+
+/**
+ * The observability scenario's hooks for an "on" instance: /metrics scraped
+ * from before the warm-up to the end of the measured run; the access log's
+ * size taken once it is still after the warm-up, and the lines written
+ * during the run counted against wrk's requests after it.
+ */
+function observeHooks(adminUrl: string, accessLog: string): LoadHooks {
+  const scraper = new MetricsScraper(new URL('/metrics', adminUrl).href);
+  let before = 0;
+  return {
+    beforeWarmup: () => scraper.start(),
+    beforeMeasure: async () => {
+      before = await settledSize(accessLog);
+    },
+    afterMeasure: async (run) => {
+      const scrapes = await scraper.stop();
+      const after = await settledSize(accessLog);
+      const figures: ObserveFigures = { scrapes };
+      if (run.wrk) figures.accessLog = await accessLogFigures(accessLog, before, after, run.wrk, PAIRED_CONNECTIONS);
+      run.observe = figures;
+      const a = figures.accessLog;
+      log(
+        `  access log: ${a ? `${a.lines} lines for ${a.requests} requests (${a.lines - a.requests >= 0 ? '+' : ''}${a.lines - a.requests}), ` +
+          `${mib(a.bytes)} in the run, file ${mib(a.fileBytes)}` : 'not read (no wrk result)'}; ` +
+          `/metrics: ${scrapes.scrapes - scrapes.failed}/${scrapes.scrapes} scrapes, median ${scrapes.medianMs.toFixed(1)} ms`,
+      );
+      const problem = run.wrk ? observeRunProblem(figures) : undefined;
+      if (problem) {
+        run.error = run.error ? `${run.error}; ${problem}` : problem;
+        log(`  OBSERVABILITY COST RUN NOT VALID (round ${run.round}): ${problem}`);
       }
-      for (const variant of roundSchedule([...running.keys()], round)) {
-        const lb = running.get(variant);
-        if (!lb) continue;
-        log(`rule cost round ${round}/${opts.rounds}: ${variant}`);
-        if (!isAlive(lb.proc)) {
-          state.wrkRuns.push({ round, lb: variant, scenario: 'rules', error: deadError(lb) });
-          continue;
-        }
-        try {
-          const durationS = Math.max(opts.warmupS, RULES_MIN_WARMUP_S);
-          await runWrk({ url: lb.url, threads: WRK_THREADS, connections: 64, durationS, latency: false, cpus: pin?.rest });
-        } catch (err) {
-          log(`  ${variant} warm-up failed: ${errorText(err)}`);
-        }
-        await measureWrk(state, lb, round, 'rules', 64, variant, pin?.rest);
-      }
-    } finally {
-      await Promise.all([...running.values()].map((lb) => stopProcess(lb.proc, 15_000)));
+    },
+    dispose: async () => {
+      await scraper.stop();
+    },
+  };
+}
+
+/** One weir of the observability scenario, pinned; for "on", its admin listener found and answering and its access log written. */
+async function startObserveInstance(
+  state: State,
+  variant: ObserveVariant,
+  round: number,
+  upstreams: Parameters<typeof startLb>[2],
+  pin: CpuPlan | undefined,
+): Promise<PairedInstance | undefined> {
+  let lb: Running | undefined;
+  // A directory per round: a fresh access log, and weir's own log with this process's admin address only.
+  const instance = `observe-${variant}-r${round}`;
+  const accessLog = path.join(state.ctx.tmp, `weir-${instance}`, 'access.log');
+  try {
+    lb = await startWeirWith(instance, (port) => observeYaml(port, upstreams, variant, accessLog), state.ctx);
+    const pinError = pin && pinTree(lb.proc.pid, pin.lb);
+    if (pinError) throw new Error(`cannot pin it: ${pinError}`);
+    const rss = treeRssBytes(lb.proc.pid);
+    let hooks: LoadHooks | undefined;
+    if (variant === 'on') {
+      const adminUrl = await waitForAdminUrl(lb.proc.logFile);
+      if (!adminUrl) throw new Error(`no "admin" address in its log ${lb.proc.logFile} within 5 s`);
+      const probe = new MetricsScraper(new URL('/metrics', adminUrl).href);
+      probe.start();
+      const first = await probe.stop();
+      if (first.failed > 0) throw new Error(`its admin listener does not serve the metrics: ${first.firstError ?? '?'}`);
+      // The readiness probe's GET / must have its line.
+      if ((await settledSize(accessLog)) === 0) throw new Error(`its access log ${accessLog} is empty after GET / was answered`);
+      hooks = observeHooks(adminUrl, accessLog);
+      log(`weir (observability on) ready on ${lb.url}, admin ${adminUrl}, access log ${accessLog} (pid ${lb.proc.pid}, RSS ${mib(rss)})`);
+    } else {
+      log(`weir (observability off) ready on ${lb.url} (pid ${lb.proc.pid}, RSS ${mib(rss)})`);
     }
+    return { lb, rss, ...(hooks && { hooks }) };
+  } catch (err) {
+    if (lb) await stopProcess(lb.proc, 15_000);
+    state.observeSkipped.set(variant, `skipped: ${errorText(err).split('\n')[0]}`);
+    log(`SKIPPING weir with observability "${variant}": ${errorText(err)}`);
+    return undefined;
   }
-  state.startRss.rules = Object.fromEntries(Object.entries(startRss).map(([variant, values]) => [variant, median(values)]));
+}
+
+async function observeCostScenario(state: State, backends: { proc: Running; upstreams: Parameters<typeof startLb>[2] }): Promise<void> {
+  state.observePinning = pinPairs(backends.proc.proc.pid);
+  const pin = typeof state.observePinning === 'string' ? undefined : state.observePinning;
+  log(pin ? `observability cost: weir on CPU ${pin.lb}, wrk and backends on ${pin.rest}` : `observability cost: ${state.observePinning as string}`);
+  state.startRss.observe = await pairedRounds(state, {
+    name: 'observability cost',
+    scenario: 'observe',
+    variants: OBSERVE_VARIANTS,
+    baseline: OBSERVE_BASELINE,
+    skipped: state.observeSkipped,
+    pin,
+    start: (variant, round) => startObserveInstance(state, variant, round, backends.upstreams, pin),
+  });
+}
+
+function observeSummaries(state: State): WrkSummary[] {
+  return OBSERVE_VARIANTS.flatMap((v) => summarizeWrk(state.wrkRuns, v, 'observe') ?? []);
 }
 
 function ruleCostSummaries(state: State): WrkSummary[] {
@@ -421,6 +599,21 @@ function report(state: State, machineText: string, fatal: string | undefined): s
       }),
     );
   }
+  if (opts.observe) {
+    const missing = new Map(state.observeSkipped);
+    if (state.buildError) for (const v of OBSERVE_VARIANTS) missing.set(v, 'skipped: dist/ did not build');
+    out.push(
+      ...observeSection({
+        title: `wrk -t${WRK_THREADS} -c${PAIRED_CONNECTIONS} -d${opts.durationS}s --latency, ${rounds}`,
+        summaries: observeSummaries(state),
+        runs: state.wrkRuns,
+        missing,
+        startRss: state.startRss.observe,
+        pinning: state.observePinning,
+        logDir: opts.keepTmp ? state.ctx.tmp : 'the temp dir (--keep-tmp keeps it)',
+      }),
+    );
+  }
   if (opts.upload) {
     const rows = [DIRECT, ...lbs];
     const summaries = rows.flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []);
@@ -452,6 +645,7 @@ function report(state: State, machineText: string, fatal: string | undefined): s
   const notes: string[] = [];
   for (const [lb, why] of state.skipped) if (!(lb === 'weir' && state.buildError)) notes.push(`- ${lb}: ${why}; see the log above.`);
   for (const [variant, why] of state.rulesSkipped) notes.push(`- weir with rules "${variant}": ${why}; see the log above.`);
+  for (const [variant, why] of state.observeSkipped) notes.push(`- weir with observability "${variant}": ${why}; see the log above.`);
   if (state.buildError) {
     const lines = state.buildError.split('\n');
     notes.push(
@@ -522,6 +716,7 @@ async function main(argv: string[]): Promise<number> {
     faultSkipped: new Map(),
     faultStartErrors: new Map(),
     rulesSkipped: new Map(),
+    observeSkipped: new Map(),
   };
 
   if (buildError) {
@@ -545,9 +740,10 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`${machineText}\n`);
   log(
     `load balancers: ${opts.only.join(', ')}; ` +
-      (opts.throughput || opts.rules ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
-      (opts.rules && opts.warmupS < RULES_MIN_WARMUP_S ? `rule cost warm-up ${RULES_MIN_WARMUP_S}s; ` : '') +
+      (opts.throughput || opts.rules || opts.observe ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
+      ((opts.rules || opts.observe) && opts.warmupS < RULES_MIN_WARMUP_S ? `cost scenarios' warm-up ${RULES_MIN_WARMUP_S}s; ` : '') +
       `rule cost ${opts.rules ? ruleCostVariants(opts.rulesBreakdown).join(' vs ') : 'skipped'}; ` +
+      `observability cost ${opts.observe ? OBSERVE_VARIANTS.join(' vs ') : 'skipped'}; ` +
       `upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; ` +
       `backend failure ${opts.fault ? `${opts.faultDurationS}s each` : 'skipped'}; temp dir ${tmp}`,
   );
@@ -555,11 +751,13 @@ async function main(argv: string[]): Promise<number> {
   let fatal: string | undefined;
   try {
     const rules = opts.rules && !state.buildError;
-    if (opts.throughput || rules) {
+    const observe = opts.observe && !state.buildError;
+    if (opts.throughput || rules || observe) {
       const backends = await startBackends(ctx);
       log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
       if (opts.throughput) await loadScenarios(state, backends.upstreams);
       if (rules) await ruleCostScenario(state, backends);
+      if (observe) await observeCostScenario(state, backends);
       await stopProcess(backends.proc.proc);
     }
     if (opts.upload) await uploadScenario(state);
@@ -605,12 +803,21 @@ async function main(argv: string[]): Promise<number> {
     rulesSkipped: Object.fromEntries(state.rulesSkipped),
     rulesPinning: state.rulesPinning,
     ruleMicro: state.ruleMicro,
+    observeSkipped: Object.fromEntries(state.observeSkipped),
+    observePinning: state.observePinning,
     fatal,
     summary: {
       throughput: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'throughput') ?? []),
       memory256: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'memory256') ?? []),
       upload: [DIRECT, ...lbs].flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []),
       rules: opts.rules ? { summaries: ruleCostSummaries(state), verdict: ruleCostVerdict(ruleCostSummaries(state), state.wrkRuns) } : undefined,
+      observe: opts.observe
+        ? {
+            summaries: observeSummaries(state),
+            verdict: observeVerdict(observeSummaries(state), state.wrkRuns),
+            accessLog: summarizeAccessLog(state.wrkRuns),
+          }
+        : undefined,
     },
     fault: opts.fault
       ? {
@@ -636,6 +843,7 @@ async function main(argv: string[]): Promise<number> {
     state.skipped.size > 0 ||
     state.faultStartErrors.size > 0 ||
     state.rulesSkipped.size > 0 ||
+    state.observeSkipped.size > 0 ||
     state.buildError !== undefined ||
     failedRuns;
   if (opts.keepTmp || incomplete) log(`temp dir with configs and logs kept: ${tmp}`);
