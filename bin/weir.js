@@ -6,7 +6,10 @@
 // they are.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url);
-const { main } = existsSync(compiled) ? await import(compiled.href) : await import(new URL('../src/cli/main.ts', import.meta.url).href);
+const built = existsSync(new URL('../dist/cli/main.js', import.meta.url));
+const cli = (name) => new URL(built ? `../dist/cli/${name}.js` : `../src/cli/${name}.ts`, import.meta.url).href;
+// Before the CLI is loaded: a relaunch with weir's heap flags starts the process over.
+if (process.argv[2] === 'start') (await import(cli('heap'))).relaunchWithHeapFlags();
+const { main } = await import(cli('main'));
 
 process.exitCode = await main(process.argv.slice(2));

@@ -10,6 +10,7 @@ import { createLogger } from '../log.ts';
 import { startWeir } from '../weir.ts';
 import { VERSION } from '../version.ts';
 import { watchConfigFile, type ConfigWatch } from './watch.ts';
+import { relaunchWithHeapFlags } from './heap.ts';
 
 const USAGE = `weir: an HTTP load balancer and reverse proxy
 
@@ -210,5 +211,7 @@ function parseListen(value: string): Address {
 
 
 if (import.meta.main) {
+  // Only as the process's entry point: main() called in someone else's process must not replace it.
+  if (process.argv[2] === 'start') relaunchWithHeapFlags();
   process.exitCode = await main(process.argv.slice(2));
 }
