@@ -100,13 +100,32 @@ async function start(args: string[]): Promise<number> {
   let reload: (() => Promise<void>) | undefined;
   let reopenLogs: (() => void) | undefined;
   let watching: ConfigWatch | undefined;
+  // Listening before weir starts: a SIGHUP sent as soon as weir says it listens
+  // must not meet the default action, which ends the process. weir logs a failed
+  // reload itself, in one line with the issues. logrotate moves the access log
+  // and sends SIGUSR1: weir opens a new file.
+  const onReloadSignal = (): void => void reload?.().catch(() => undefined);
+  const onReopenSignal = (): void => reopenLogs?.();
+  if (file) {
+    process.on('SIGHUP', onReloadSignal);
+    process.on('SIGUSR1', onReopenSignal);
+  }
+  // Likewise SIGINT and SIGTERM: one that comes while weir starts stops it once started.
+  let stopAsked!: () => void;
+  const stopped = new Promise<void>((resolve) => (stopAsked = resolve));
+  const onStop = (): void => {
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    stopAsked();
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
   try {
     if (file) {
       const weir = await startWeir({ config: file, listen });
       stop = () => weir.close();
       reload = () => weir.reload(file);
       reopenLogs = () => weir.reopenLogs();
-      // weir logs a failed reload itself, in one line with the issues.
       if (values.watch) watching = await watchConfigFile(file, () => void weir.reload(file).catch(() => undefined));
     } else {
       const demo = await startDemo(listen ?? { host: '127.0.0.1', port: 8080 });
@@ -122,21 +141,7 @@ async function start(args: string[]): Promise<number> {
     return 1;
   }
 
-  await new Promise<void>((resolve) => {
-    const onStop = (): void => {
-      process.off('SIGINT', onStop);
-      process.off('SIGTERM', onStop);
-      resolve();
-    };
-    process.on('SIGINT', onStop);
-    process.on('SIGTERM', onStop);
-    if (reload) {
-      const reloadFile = reload;
-      process.on('SIGHUP', () => void reloadFile().catch(() => undefined));
-    }
-    // logrotate moves the access log and sends SIGUSR1: weir opens a new file.
-    if (reopenLogs) process.on('SIGUSR1', reopenLogs);
-  });
+  await stopped;
   watching?.close();
   await stop();
   return 0;
