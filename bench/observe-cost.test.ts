@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { summary } from './summary.fixtures.ts';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +28,7 @@ import {
 } from './observe-cost.ts';
 import type { AccessLogFigures, ObserveFigures } from './observe-cost.ts';
 import { parseOptions } from './options.ts';
-import type { WrkRun, WrkSummary } from './report.ts';
+import type { WrkRun } from './report.ts';
 import { pairedRatios, roundSchedule } from './rule-cost.ts';
 
 const UPSTREAMS = [
@@ -38,19 +39,6 @@ const UPSTREAMS = [
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'weir-observe-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const summary = (lb: string, requestsPerSec: number, errors = 0): WrkSummary => ({
-  lb,
-  rounds: 3,
-  failed: 0,
-  requestsPerSec,
-  minRps: requestsPerSec - 100,
-  maxRps: requestsPerSec + 100,
-  p50Ms: 4,
-  p99Ms: 9,
-  peakRssBytes: 200 * 2 ** 20,
-  cpuCores: 1,
-  errors,
-});
 
 const accessLog = (requests: number, lines: number, problem?: string): AccessLogFigures => ({
   lines,

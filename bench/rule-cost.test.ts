@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { summary } from './summary.fixtures.ts';
 import { test } from 'node:test';
 import { parseOptions } from './options.ts';
 import { cpuPlan, parseCpuList } from './pinning.ts';
-import type { WrkRun, WrkSummary } from './report.ts';
+import type { WrkRun } from './report.ts';
 import {
   describeRuleSet,
   microTable,
@@ -16,19 +17,6 @@ import {
 } from './rule-cost.ts';
 import { measureRuleCode } from './rule-micro.ts';
 
-const summary = (lb: string, requestsPerSec: number, errors = 0): WrkSummary => ({
-  lb,
-  rounds: 3,
-  failed: 0,
-  requestsPerSec,
-  minRps: requestsPerSec - 100,
-  maxRps: requestsPerSec + 100,
-  p50Ms: 4,
-  p99Ms: 9,
-  peakRssBytes: 200 * 2 ** 20,
-  cpuCores: 1,
-  errors,
-});
 
 const run = (lb: string, round: number, requestsPerSec: number): WrkRun => ({
   round,

@@ -5,45 +5,22 @@
 // The real install from a packed tarball fetches the dependencies from the
 // registry, so it runs only when asked: WEIR_TEST_INSTALL=1.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { closedPort } from './helpers/backends.ts';
+import { runProcess, type CliResult, type RunOptions } from './helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 /** Child processes (npm, the weir bin's `#!/usr/bin/env node`) run on the Node.js running the tests. */
 const ENV = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Like runProcess, from the repository root, on the tests' Node.js, with 30 s by default. */
+function run(command: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runProcess(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? ENV, timeoutMs: options.timeoutMs ?? 30_000 });
 }
 
 /** `npm test` builds dist/ before the suite; a lone run of this file builds it if it is missing. */

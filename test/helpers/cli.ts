@@ -9,23 +9,40 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the weir command to completion (bounded), on the same Node.js as the tests. */
-export function runCli(args: string[], timeoutMs = 10_000, cwd?: string): Promise<CliResult> {
+export interface RunOptions {
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Kills it and rejects with what it printed after this long (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Runs a command to completion, bounded, collecting what it prints. */
+export function runProcess(command: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`weir ${args.join(' ')} did not finish within ${timeoutMs}ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs}ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the weir command to completion (bounded), on the same Node.js as the tests. */
+export function runCli(args: string[], timeoutMs = 10_000, cwd?: string): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI, ...args], { timeoutMs, cwd });
 }
 
 /** A long-running weir process, and a way to wait for what it prints. */
