@@ -13,6 +13,7 @@
 // while wrk ran must account for every request wrk counted (none dropped),
 // plus at most the requests in flight when wrk stopped.
 
+import type { AccessLogFigures, ObserveFigures, ScrapeFigures } from './report.ts';
 import { createReadStream, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { weirYaml } from './configs.ts';
@@ -21,6 +22,8 @@ import type { CpuPlan } from './pinning.ts';
 import { fmtCores, fmtInt, fmtMiB, fmtMs, fmtRatio, median } from './report.ts';
 import type { WrkRun, WrkSummary } from './report.ts';
 import { cpuPerRequest, fmtRatios, maxOtherLoad, OTHER_LOAD_LIMIT, pairedCaveats, pairedRatios, pinningText } from './rule-cost.ts';
+
+export type { AccessLogFigures, ObserveFigures, ScrapeFigures } from './report.ts';
 
 export const OBSERVE_VARIANTS = ['off', 'on'] as const;
 export type ObserveVariant = (typeof OBSERVE_VARIANTS)[number];
@@ -165,23 +168,6 @@ export function lineCountProblem(lines: number, requests: number, inFlight: numb
   return undefined;
 }
 
-/** The access log of one "on" run. */
-export interface AccessLogFigures {
-  /** Lines written from the measured run's start until the file was still after it. */
-  lines: number;
-  /** Bytes written in the same span. */
-  bytes: number;
-  /** Requests wrk counted in the run. */
-  requests: number;
-  /** wrk's connections: the most requests that can be in flight when it stops. */
-  inFlight: number;
-  /** lines / wrk's duration. */
-  linesPerSec: number;
-  /** The file's size after the run: the readiness probe, the warm-up and the run. */
-  fileBytes: number;
-  /** Why the lines do not account for the requests (or are not access log lines); undefined when they do. */
-  problem?: string;
-}
 
 /** Reads the access log of one run back: bytes [before, after) were written while wrk ran (and just after). */
 export async function accessLogFigures(
@@ -213,24 +199,7 @@ export async function accessLogFigures(
   };
 }
 
-/** The scrapes of /metrics during one "on" instance's warm-up and run. */
-export interface ScrapeFigures {
-  scrapes: number;
-  failed: number;
-  /** Median and longest time of a successful scrape, ms. */
-  medianMs: number;
-  maxMs: number;
-  /** Size of the last successful answer. */
-  bodyBytes: number;
-  /** The first failure, when any. */
-  firstError?: string;
-}
 
-/** Everything the observability scenario adds to a wrk run of "on". */
-export interface ObserveFigures {
-  accessLog?: AccessLogFigures;
-  scrapes?: ScrapeFigures;
-}
 
 function scrapeOnce(url: string): Promise<{ ms: number; bytes: number }> {
   const t0 = performance.now();

@@ -1,6 +1,5 @@
 // Medians over rounds and the markdown tables, ratios relative to nginx.
 
-import type { ObserveFigures } from './observe-cost.ts';
 import type { UploadResult } from './upload.ts';
 import type { WrkResult } from './wrk.ts';
 
@@ -175,4 +174,44 @@ export function uploadTable(
     );
   }
   return lines.join('\n');
+}
+
+// What the observability cost scenario (observe-cost.ts) adds to a run, kept here
+// beside WrkRun so that the report and the scenario do not import each other.
+
+/** The access log of one "on" run. */
+export interface AccessLogFigures {
+  /** Lines written from the measured run's start until the file was still after it. */
+  lines: number;
+  /** Bytes written in the same span. */
+  bytes: number;
+  /** Requests wrk counted in the run. */
+  requests: number;
+  /** wrk's connections: the most requests that can be in flight when it stops. */
+  inFlight: number;
+  /** lines / wrk's duration. */
+  linesPerSec: number;
+  /** The file's size after the run: the readiness probe, the warm-up and the run. */
+  fileBytes: number;
+  /** Why the lines do not account for the requests (or are not access log lines); undefined when they do. */
+  problem?: string;
+}
+
+/** The scrapes of /metrics during one "on" instance's warm-up and run. */
+export interface ScrapeFigures {
+  scrapes: number;
+  failed: number;
+  /** Median and longest time of a successful scrape, ms. */
+  medianMs: number;
+  maxMs: number;
+  /** Size of the last successful answer. */
+  bodyBytes: number;
+  /** The first failure, when any. */
+  firstError?: string;
+}
+
+/** Everything the observability scenario adds to a wrk run of "on". */
+export interface ObserveFigures {
+  accessLog?: AccessLogFigures;
+  scrapes?: ScrapeFigures;
 }
