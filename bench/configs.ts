@@ -1,7 +1,8 @@
 // Configuration files for the backends and the load balancers. Every load
 // balancer gets the same shape: one process, round robin over the same
 // upstream servers, keep-alive on both sides, no access log, request bodies
-// streamed rather than buffered.
+// streamed rather than buffered. The workers scenario (bench/workers.ts) asks
+// for two nginx worker processes or two HAProxy threads instead of one.
 
 export interface Upstream {
   host: string;
@@ -11,11 +12,11 @@ export interface Upstream {
 const addr = (u: Upstream): string => `${u.host}:${u.port}`;
 
 /** Directives every nginx instance here needs to live entirely inside its temp prefix. */
-function nginxCommon(prefix: string): string {
+function nginxCommon(prefix: string, workers = 1): string {
   // As root the workers would otherwise switch to "nobody", which cannot use the
   // 0700 temp prefix; elsewhere the directive would only produce a warning.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
-  return `${user}worker_processes 1;
+  return `${user}worker_processes ${workers};
 worker_rlimit_nofile 65535;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
@@ -56,9 +57,10 @@ ${servers}}
 `;
 }
 
-export function nginxLbConf(prefix: string, port: number, upstreams: Upstream[]): string {
+/** `workers`: nginx's `worker_processes` (1 but in the workers scenario). */
+export function nginxLbConf(prefix: string, port: number, upstreams: Upstream[], workers = 1): string {
   const servers = upstreams.map((u) => `    server ${addr(u)};\n`).join('');
-  return `${nginxCommon(prefix)}http {
+  return `${nginxCommon(prefix, workers)}http {
 ${nginxHttpCommon(prefix)}  upstream app {
 ${servers}    keepalive 64;
     keepalive_requests 1000000;
@@ -79,12 +81,15 @@ ${servers}    keepalive 64;
 `;
 }
 
-/** One HAProxy process, one thread, round robin over `upstreams` with connection reuse; `defaults` and `backend` add lines to those sections. */
-function haproxyConfig(port: number, upstreams: Upstream[], extra: { defaults: string[]; backend: string[] }): string {
+/**
+ * One HAProxy process, `threads` threads (1 but in the workers scenario), round robin over
+ * `upstreams` with connection reuse; `defaults` and `backend` add lines to those sections.
+ */
+function haproxyConfig(port: number, upstreams: Upstream[], extra: { defaults: string[]; backend: string[] }, threads = 1): string {
   const lines = (more: string[]) => more.map((line) => `  ${line}\n`).join('');
   const servers = upstreams.map((u, i) => `  server b${i + 1} ${addr(u)}\n`).join('');
   return `global
-  nbthread 1
+  nbthread ${threads}
   maxconn 4096
 
 defaults
@@ -103,11 +108,17 @@ backend app
 ${lines(extra.backend)}${servers}`;
 }
 
-export function haproxyCfg(port: number, upstreams: Upstream[]): string {
-  return haproxyConfig(port, upstreams, {
-    defaults: ['timeout connect 5s', 'timeout client 300s', 'timeout server 300s'],
-    backend: [],
-  });
+/** `threads`: HAProxy's `nbthread` (1 but in the workers scenario). */
+export function haproxyCfg(port: number, upstreams: Upstream[], threads = 1): string {
+  return haproxyConfig(
+    port,
+    upstreams,
+    {
+      defaults: ['timeout connect 5s', 'timeout client 300s', 'timeout server 300s'],
+      backend: [],
+    },
+    threads,
+  );
 }
 
 /** weir's own YAML form. */

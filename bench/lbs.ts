@@ -100,6 +100,8 @@ export type LbConfig = 'plain' | 'failover';
 /**
  * Starts one load balancer in front of `upstreams`. `instance` names the
  * directory ("nginx-main", "weir-upload") and the process in messages.
+ * `workers` above 1 (the workers scenario, plain config only): nginx
+ * `worker_processes`, HAProxy `nbthread`, `weir start --workers`.
  */
 export async function startLb(
   name: LbName,
@@ -107,19 +109,23 @@ export async function startLb(
   upstreams: Upstream[],
   ctx: Context,
   config: LbConfig = 'plain',
+  workers = 1,
 ): Promise<Running> {
   const port = await freePort();
   const label = `${name} (${instance})`;
   const dir = instanceDir(ctx, `${name}-${instance}`);
   const failover = config === 'failover';
+  if (workers !== 1 && (failover || name === 'http-proxy')) {
+    throw new Error(`${name}: ${workers} workers only in the plain config of nginx, HAProxy and weir`);
+  }
   switch (name) {
     case 'nginx': {
-      const conf = failover ? faultNginxLbConf(dir, port, upstreams) : nginxLbConf(dir, port, upstreams);
+      const conf = failover ? faultNginxLbConf(dir, port, upstreams) : nginxLbConf(dir, port, upstreams, workers);
       return startAndWait(label, port, 'nginx', nginxArgs(dir, conf), dir, ctx);
     }
     case 'haproxy': {
       const cfg = path.join(dir, 'haproxy.cfg');
-      writeFileSync(cfg, failover ? faultHaproxyCfg(port, upstreams) : haproxyCfg(port, upstreams));
+      writeFileSync(cfg, failover ? faultHaproxyCfg(port, upstreams) : haproxyCfg(port, upstreams, workers));
       return startAndWait(label, port, 'haproxy', ['-f', cfg, '-db'], dir, ctx);
     }
     case 'http-proxy': {
@@ -128,8 +134,10 @@ export async function startLb(
       const targets = upstreams.map((u) => `${u.host}:${u.port}`);
       return startAndWait(label, port, ctx.nodeBin, [script, String(port), ...targets], dir, ctx);
     }
-    case 'weir':
-      return launchWeir(label, port, dir, failover ? faultWeirYaml(port, upstreams) : weirYaml(port, upstreams), instance, ctx);
+    case 'weir': {
+      const yaml = failover ? faultWeirYaml(port, upstreams) : weirYaml(port, upstreams);
+      return launchWeir(label, port, dir, yaml, instance, ctx, workers === 1 ? [] : ['--workers', String(workers)]);
+    }
   }
 }
 
@@ -139,15 +147,28 @@ export async function startWeirWith(instance: string, yaml: (port: number) => st
   return launchWeir(`weir (${instance})`, port, instanceDir(ctx, `weir-${instance}`), yaml(port), instance, ctx);
 }
 
-function launchWeir(label: string, port: number, dir: string, yaml: string, instance: string, ctx: Context): Promise<Running> {
+/**
+ * `node bin/weir.js start -c <dir>/weir.yaml`, then `startArgs`. With
+ * `--workers` not under the profiler: the workers would inherit --cpu-prof and
+ * each write a profile of its own into the instance's directory.
+ */
+function launchWeir(
+  label: string,
+  port: number,
+  dir: string,
+  yaml: string,
+  instance: string,
+  ctx: Context,
+  startArgs: string[] = [],
+): Promise<Running> {
   const cfg = path.join(dir, 'weir.yaml');
   writeFileSync(cfg, yaml);
   const args: string[] = [];
-  if (ctx.profileDir) {
+  if (ctx.profileDir && startArgs.length === 0) {
     const profDir = path.join(ctx.profileDir, instance);
     mkdirSync(profDir, { recursive: true });
     args.push('--cpu-prof', '--cpu-prof-dir', profDir);
   }
-  args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg);
+  args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg, ...startArgs);
   return startAndWait(label, port, ctx.nodeBin, args, dir, ctx);
 }

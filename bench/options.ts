@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { LB_NAMES } from './lbs.ts';
 import type { LbName } from './lbs.ts';
+import { WORKER_LBS } from './workers.ts';
 
 export interface Options {
   durationS: number;
@@ -32,6 +33,10 @@ export interface Options {
   observe: boolean;
   /** Run only the observability-cost scenario (with --rules-only: only the two cost scenarios). */
   observeOnly: boolean;
+  /** Run the workers scenario (nginx, HAProxy and weir with two workers or threads each, bench/workers.ts). */
+  workers: boolean;
+  /** Run only the workers scenario (with nginx-1 measured beside it as the reference). */
+  workersOnly: boolean;
 }
 
 /** The backend-failure run kills backend 2 at 2 s and restarts it at half the duration; below this there is no "after". */
@@ -52,6 +57,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --rules-breakdown   add to it one weir per kind of rule (headers, ip_reject, path_reject, rate limit)
   --skip-observe      leave out the observability-cost scenario (weir without and with access log and metrics)
   --observe-only      run only the observability-cost scenario (weir only; with --rules-only, both cost scenarios)
+  --skip-workers      leave out the workers scenario (nginx, HAProxy and weir with 2 workers or threads)
+  --workers-only      run only the workers scenario (nginx with one worker measured beside it, as the reference)
   --upload-mb <n>     upload size in MiB (default 1024)
   --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload, 6s failure runs
   --profile           run weir with --cpu-prof and print its top 25 functions by self time
@@ -95,6 +102,8 @@ export function parseOptions(argv: string[]): Options | undefined {
       'rules-breakdown': { type: 'boolean', default: false },
       'skip-observe': { type: 'boolean', default: false },
       'observe-only': { type: 'boolean', default: false },
+      'skip-workers': { type: 'boolean', default: false },
+      'workers-only': { type: 'boolean', default: false },
       'upload-mb': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -130,6 +139,16 @@ export function parseOptions(argv: string[]): Options | undefined {
   if (observeOnly && !rulesOnly && values['rules-breakdown']) {
     throw new Error('--observe-only leaves out the rule-cost scenario; add --rules-only for --rules-breakdown');
   }
+  const workersOnly = values['workers-only'];
+  if (values['skip-workers'] && workersOnly) throw new Error('--skip-workers and --workers-only exclude each other');
+  if (workersOnly) {
+    for (const flag of ['fault-only', 'rules-only', 'observe-only'] as const) {
+      if (values[flag]) throw new Error(`--workers-only and --${flag} exclude each other`);
+    }
+    if (!only.some((n) => (WORKER_LBS as readonly string[]).includes(n))) {
+      throw new Error(`--workers-only measures ${WORKER_LBS.join(', ')}; --only must include one of them`);
+    }
+  }
   // --rules-only and --observe-only: only the cost scenarios named (both when both are given).
   const costOnly = rulesOnly || observeOnly;
   if (costOnly) {
@@ -147,19 +166,22 @@ export function parseOptions(argv: string[]): Options | undefined {
     warmupS: parseDuration(values.warmup ?? (quick ? '1s' : '2s')),
     rounds: positiveInt('rounds', values.rounds ?? (quick ? '1' : '3')),
     only,
-    upload: !values['skip-upload'] && !values['fault-only'] && !costOnly,
+    upload: !values['skip-upload'] && !values['fault-only'] && !costOnly && !workersOnly,
     uploadBytes: positiveInt('upload-mb', values['upload-mb'] ?? (quick ? '256' : '1024')) * 2 ** 20,
     profile: values.profile,
     keepTmp: values['keep-tmp'],
     quick,
-    fault: !values['skip-fault'] && !costOnly,
+    fault: !values['skip-fault'] && !costOnly && !workersOnly,
     faultOnly: values['fault-only'],
     faultDurationS,
-    throughput: !values['fault-only'] && !costOnly,
-    rules: !values['skip-rules'] && !values['fault-only'] && (!observeOnly || rulesOnly) && only.includes('weir'),
+    throughput: !values['fault-only'] && !costOnly && !workersOnly,
+    rules: !values['skip-rules'] && !values['fault-only'] && !workersOnly && (!observeOnly || rulesOnly) && only.includes('weir'),
     rulesOnly,
     rulesBreakdown: values['rules-breakdown'],
-    observe: !values['skip-observe'] && !values['fault-only'] && (!rulesOnly || observeOnly) && only.includes('weir'),
+    observe: !values['skip-observe'] && !values['fault-only'] && !workersOnly && (!rulesOnly || observeOnly) && only.includes('weir'),
     observeOnly,
+    workers:
+      !values['skip-workers'] && !values['fault-only'] && !costOnly && only.some((n) => (WORKER_LBS as readonly string[]).includes(n)),
+    workersOnly,
   };
 }

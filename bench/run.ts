@@ -1,5 +1,6 @@
 // npm run bench: weir against nginx, HAProxy and http-proxy on the same two
-// backends, one process each, in interleaved rounds; weir without and with a
+// backends, one process each, in interleaved rounds; nginx, HAProxy and weir
+// with two workers (or threads) each; weir without and with a
 // typical rule set, and without and with its access log and metrics; then a
 // backend killed and restarted under load. Markdown
 // report on stdout (progress on stderr), raw results in
@@ -36,14 +37,28 @@ import type { CpuPlan } from './pinning.ts';
 import { isAlive, killAllNow, logTail, runCommand, stopAll, stopProcess } from './processes.ts';
 import { OtherLoad, TreeSampler, treeRssBytes } from './procfs.ts';
 import { formatTopFunctions, readProfile, summarizeProfile } from './profile.ts';
-import { median, summarizeUpload, summarizeWrk, uploadTable, wrkTable } from './report.ts';
-import type { UploadRun, WrkRun, WrkScenario, WrkSummary } from './report.ts';
+import { median, summarizeUpload, summarizeWrk, targets, targetsSection, uploadTable, wrkTable } from './report.ts';
+import type { TargetInput, UploadRun, WrkRun, WrkScenario, WrkSummary } from './report.ts';
 import { checkRulesApply, refusedText, roundSchedule, ruleCostSection, ruleCostVariants, ruleCostVerdict } from './rule-cost.ts';
 import type { MicroResult } from './rule-micro.ts';
 import { ruleCostYaml } from './rules.ts';
 import type { RuleVariant } from './rules.ts';
 import { ensureTools, formatMachine, machineInfo } from './setup.ts';
+import type { MachineInfo } from './setup.ts';
 import { streamUpload } from './upload.ts';
+import {
+  endLeftovers,
+  NGINX_1,
+  processesWith,
+  snapshotDescendants,
+  WORKER_LBS,
+  WORKERS,
+  WORKERS_LOADS,
+  workersExplanation,
+  workersLabel,
+  workersTable,
+} from './workers.ts';
+import type { ProcId } from './workers.ts';
 import { runWrk } from './wrk.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -102,6 +117,12 @@ interface State {
   observeSkipped: Map<string, string>;
   /** The observability scenario's CPUs, or why it ran unpinned. */
   observePinning?: CpuPlan | string;
+  /** Rows of the workers scenario left out ("weir-2": did not start), with the reason for the table. */
+  workersSkipped: Map<string, string>;
+  /** Why a row of the workers scenario did not start (its log), for the notes. */
+  workersStartErrors: Map<string, string>;
+  /** Processes of a workers instance still running after its primary was stopped, which the harness had to kill. */
+  workersLeftovers: string[];
   /** tsc's output when dist/ did not build. */
   buildError?: string;
 }
@@ -190,31 +211,123 @@ async function measureWrk(
   return run;
 }
 
-async function loadScenarios(state: State, upstreams: Parameters<typeof startLb>[2]): Promise<void> {
+/**
+ * The throughput tables' rounds, for the main tables and the workers scenario:
+ * in each round every instance in turn (one further along each round) gets a
+ * warm-up at 64 connections, then the measured run at 64 and the one at 256,
+ * recorded as `scenarios` under the instance's label.
+ */
+async function interleavedRounds(
+  state: State,
+  lbs: Array<[string, Running]>,
+  scenarios: ReadonlyArray<{ scenario: WrkScenario; connections: number }>,
+  what = '',
+): Promise<void> {
   const { opts } = state;
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const [name, lb] of rotate(lbs, round - 1)) {
+      log(`${what}round ${round}/${opts.rounds}: ${name}`);
+      if (!isAlive(lb.proc)) {
+        for (const { scenario } of scenarios) state.wrkRuns.push({ round, lb: name, scenario, error: deadError(lb) });
+        continue;
+      }
+      try {
+        await runWrk({ url: lb.url, threads: WRK_THREADS, connections: 64, durationS: opts.warmupS, latency: false });
+      } catch (err) {
+        log(`  ${name} warm-up failed: ${errorText(err)}`);
+      }
+      for (const { scenario, connections } of scenarios) await measureWrk(state, lb, round, scenario, connections, name);
+    }
+  }
+}
+
+async function loadScenarios(state: State, upstreams: Parameters<typeof startLb>[2]): Promise<void> {
   const lbs = await startAll(state, 'main', upstreams);
   try {
-    for (let round = 1; round <= opts.rounds; round++) {
-      for (const [name, lb] of rotate([...lbs], round - 1)) {
-        log(`round ${round}/${opts.rounds}: ${name}`);
-        if (!isAlive(lb.proc)) {
-          for (const scenario of ['throughput', 'memory256'] as const) {
-            state.wrkRuns.push({ round, lb: name, scenario, error: deadError(lb) });
-          }
-          continue;
-        }
-        try {
-          await runWrk({ url: lb.url, threads: WRK_THREADS, connections: 64, durationS: opts.warmupS, latency: false });
-        } catch (err) {
-          log(`  ${name} warm-up failed: ${errorText(err)}`);
-        }
-        await measureWrk(state, lb, round, 'throughput', 64);
-        await measureWrk(state, lb, round, 'memory256', 256);
-      }
-    }
+    await interleavedRounds(state, [...lbs], [
+      { scenario: 'throughput', connections: 64 },
+      { scenario: 'memory256', connections: 256 },
+    ]);
   } finally {
     // Stopping weir here also makes it write its CPU profile (with --profile).
     await Promise.all([...lbs.values()].map((lb) => stopProcess(lb.proc, 15_000)));
+  }
+}
+
+/** weir's config file of the workers instance: a path unique to this run, on its workers' command lines too if they are forked from it. */
+function workersConfigPath(ctx: Context): string {
+  return path.join(ctx.tmp, 'weir-workers', 'weir.yaml');
+}
+
+/**
+ * Stops a workers instance by its pid, then ends (by pid) any of its
+ * processes still running 2 s later, and records them: weir's workers must
+ * exit with their primary.
+ */
+async function stopWorkersInstance(state: State, label: string, lb: Running): Promise<void> {
+  const tree = snapshotDescendants(lb.proc.pid);
+  await stopProcess(lb.proc, 15_000);
+  await endWorkersLeftovers(state, label, tree);
+}
+
+async function endWorkersLeftovers(state: State, label: string, tree: ProcId[]): Promise<void> {
+  const byConfig = label === workersLabel('weir') ? processesWith(workersConfigPath(state.ctx)) : [];
+  const candidates = [...tree, ...byConfig.filter((p) => !tree.some((t) => t.pid === p.pid))];
+  const killed = await endLeftovers(candidates);
+  if (killed.length > 0) {
+    const text = `${label}: ${killed.length} process(es) (pid ${killed.join(', ')}) still ran 2 s after the primary had exited; the harness killed them`;
+    state.workersLeftovers.push(text);
+    log(`WARNING ${text}`);
+  }
+}
+
+/**
+ * nginx, HAProxy and weir with WORKERS workers (threads for HAProxy) each, in
+ * front of the main tables' backends, in the same kind of rounds. With
+ * --workers-only nginx with one worker is measured in the same rounds, as the
+ * reference the main table would otherwise give.
+ */
+async function workersScenario(state: State, upstreams: Parameters<typeof startLb>[2]): Promise<void> {
+  const { opts, ctx } = state;
+  const instances: Array<[string, Running]> = [];
+  const startRss = (state.startRss.workers ??= {});
+  try {
+    if (!opts.throughput && opts.only.includes('nginx')) {
+      try {
+        const lb = await startLb('nginx', 'main', upstreams, ctx);
+        instances.push([NGINX_1, lb]);
+        startRss[NGINX_1] = treeRssBytes(lb.proc.pid);
+        log(`nginx with one worker (reference) ready on ${lb.url} (pid ${lb.proc.pid}, RSS ${mib(startRss[NGINX_1])})`);
+      } catch (err) {
+        state.workersSkipped.set(NGINX_1, 'skipped: did not start (its output is in the notes)');
+        state.workersStartErrors.set(NGINX_1, errorText(err));
+        log(`SKIPPING nginx with one worker: it did not start.\n${errorText(err)}`);
+      }
+    }
+    for (const name of WORKER_LBS) {
+      if (!opts.only.includes(name)) continue;
+      const label = workersLabel(name);
+      if (name === 'weir' && state.buildError) {
+        state.workersSkipped.set(label, 'skipped: dist/ did not build (tsc errors in the notes)');
+        continue;
+      }
+      try {
+        const lb = await startLb(name, 'workers', upstreams, ctx, 'plain', WORKERS);
+        instances.push([label, lb]);
+        // The workers may still be starting; the load's sampler re-reads the tree.
+        startRss[label] = treeRssBytes(lb.proc.pid);
+        log(`${label} ready on ${lb.url} (pid ${lb.proc.pid}, RSS ${mib(startRss[label])})`);
+      } catch (err) {
+        state.workersSkipped.set(label, `skipped: did not start with ${WORKERS} workers (its output is in the notes)`);
+        state.workersStartErrors.set(label, errorText(err));
+        log(`SKIPPING ${label}: it did not start.\n${errorText(err)}`);
+        // It was stopped by its pid; anything it forked must be gone too.
+        if (name === 'weir') await endWorkersLeftovers(state, label, []);
+      }
+    }
+    await interleavedRounds(state, instances, WORKERS_LOADS, 'workers ');
+  } finally {
+    await Promise.all(instances.map(([label, lb]) => stopWorkersInstance(state, label, lb)));
   }
 }
 
@@ -568,7 +681,83 @@ function findProfiles(dir: string): string[] {
   }
 }
 
-function report(state: State, machineText: string, fatal: string | undefined): string {
+function workersRows(opts: Options): string[] {
+  return WORKER_LBS.filter((n) => opts.only.includes(n)).map(workersLabel);
+}
+
+/** nginx with one worker at each load of the workers scenario: the main tables' nginx, or (--workers-only) the one measured beside the rows. */
+function workersReference(state: State): { c64?: WrkSummary; c256?: WrkSummary; source: 'main' | 'here' } {
+  if (state.opts.throughput) {
+    return {
+      c64: summarizeWrk(state.wrkRuns, 'nginx', 'throughput'),
+      c256: summarizeWrk(state.wrkRuns, 'nginx', 'memory256'),
+      source: 'main',
+    };
+  }
+  return { c64: summarizeWrk(state.wrkRuns, NGINX_1, 'workers64'), c256: summarizeWrk(state.wrkRuns, NGINX_1, 'workers256'), source: 'here' };
+}
+
+function workersSummaries(state: State, scenario: WrkScenario): WrkSummary[] {
+  return workersRows(state.opts).flatMap((label) => summarizeWrk(state.wrkRuns, label, scenario) ?? []);
+}
+
+function workersReport(state: State, nproc: number): string[] {
+  const { opts } = state;
+  const rounds = `median of ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`;
+  const ref = workersReference(state);
+  const missing = new Map(state.workersSkipped);
+  if (ref.source === 'main' && !opts.only.includes('nginx')) missing.set(NGINX_1, 'not measured: nginx is not in --only');
+  else if (ref.source === 'main' && state.skipped.has('nginx')) missing.set(NGINX_1, `not measured: ${state.skipped.get('nginx') ?? ''}`);
+  const startRss = { ...state.startRss.workers, ...(ref.source === 'main' && { [NGINX_1]: state.startRss.main?.nginx ?? Number.NaN }) };
+  const out = [
+    `## Workers: ${WORKERS} worker processes (HAProxy: threads) each, ` +
+      `${ref.source === 'main' ? 'after the tables above, same backends' : 'beside nginx with one worker'}, ${rounds}`,
+    '',
+  ];
+  for (const { scenario, connections } of WORKERS_LOADS) {
+    out.push(
+      `### ${connections} connections: wrk -t${WRK_THREADS} -c${connections} -d${opts.durationS}s --latency`,
+      '',
+      workersTable({
+        summaries: workersSummaries(state, scenario),
+        nginx1: connections === 64 ? ref.c64 : ref.c256,
+        nginx1Source: ref.source === 'main' ? (connections === 64 ? 'throughput table' : '256-connection table') : 'measured in these rounds',
+        rows: workersRows(opts),
+        missing,
+        startRss,
+        nproc,
+      }),
+      '',
+    );
+  }
+  out.push(...workersExplanation(nproc, ref.source), '');
+  return out;
+}
+
+/** weir's backend-failure figures for the targets: its counts, why it has none, or undefined when the scenario did not run. */
+function weirFaultFigures(state: State): TargetInput['weirFault'] {
+  if (!state.opts.fault) return undefined;
+  const run = state.faultRuns.find((r) => r.lb === 'weir');
+  if (run?.load) return { requests: run.load.requests, failed: run.load.failed };
+  if (run?.error) return `its run failed: ${run.error.split('\n')[0]}`;
+  return state.faultSkipped.get('weir') ?? 'weir was not in this run';
+}
+
+function targetInput(state: State): TargetInput {
+  const { opts } = state;
+  const lbs = [...opts.only];
+  const main = (scenario: WrkScenario) => (opts.throughput ? lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, scenario) ?? []) : []);
+  return {
+    throughput: main('throughput'),
+    memory256: main('memory256'),
+    ...(opts.upload && {
+      upload: { summaries: lbs.flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []), bytes: opts.uploadBytes },
+    }),
+    weirFault: weirFaultFigures(state),
+  };
+}
+
+function report(state: State, machine: MachineInfo, machineText: string, fatal: string | undefined): string {
   const { opts } = state;
   const lbs = [...opts.only];
   const out: string[] = [];
@@ -582,6 +771,7 @@ function report(state: State, machineText: string, fatal: string | undefined): s
     const summaries = lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, scenario) ?? []);
     out.push(`## ${title}`, '', wrkTable(summaries, missing, lbs, state.startRss.main), '');
   }
+  if (opts.workers) out.push(...workersReport(state, machine.nproc));
   if (opts.rules) {
     const variants = ruleCostVariants(opts.rulesBreakdown);
     const missing = new Map(state.rulesSkipped);
@@ -658,6 +848,17 @@ function report(state: State, machineText: string, fatal: string | undefined): s
       '',
     );
   }
+  for (const [label, text] of state.workersStartErrors) {
+    notes.push(
+      `- ${label} did not start, so it has no figures in the workers tables:`,
+      '',
+      '  ```',
+      ...text.split('\n').map((l) => `  ${l}`),
+      '  ```',
+      '',
+    );
+  }
+  for (const text of state.workersLeftovers) notes.push(`- ${text}.`);
   for (const [lb, text] of state.faultStartErrors) {
     notes.push(
       `- ${lb} did not start with its backend-failure config, so it has no row there:`,
@@ -673,6 +874,7 @@ function report(state: State, machineText: string, fatal: string | undefined): s
   if (opts.profile) notes.push('- --profile: weir ran under the CPU profiler, so its figures carry profiler overhead.');
   if (fatal) notes.push(`- the run stopped early: ${fatal.split('\n')[0]}`);
   if (notes.length > 0) out.push('## Notes', '', ...notes, '');
+  out.push(...targetsSection(targets(targetInput(state))));
   return [`# weir benchmark`, '', machineText, '', ...out].join('\n');
 }
 
@@ -717,6 +919,9 @@ async function main(argv: string[]): Promise<number> {
     faultStartErrors: new Map(),
     rulesSkipped: new Map(),
     observeSkipped: new Map(),
+    workersSkipped: new Map(),
+    workersStartErrors: new Map(),
+    workersLeftovers: [],
   };
 
   if (buildError) {
@@ -740,8 +945,9 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`${machineText}\n`);
   log(
     `load balancers: ${opts.only.join(', ')}; ` +
-      (opts.throughput || opts.rules || opts.observe ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
+      (opts.throughput || opts.workers || opts.rules || opts.observe ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
       ((opts.rules || opts.observe) && opts.warmupS < RULES_MIN_WARMUP_S ? `cost scenarios' warm-up ${RULES_MIN_WARMUP_S}s; ` : '') +
+      `workers ${opts.workers ? `${workersRows(opts).join(', ')}${opts.throughput ? '' : ` (and ${NGINX_1})`}` : 'skipped'}; ` +
       `rule cost ${opts.rules ? ruleCostVariants(opts.rulesBreakdown).join(' vs ') : 'skipped'}; ` +
       `observability cost ${opts.observe ? OBSERVE_VARIANTS.join(' vs ') : 'skipped'}; ` +
       `upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; ` +
@@ -752,10 +958,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     const rules = opts.rules && !state.buildError;
     const observe = opts.observe && !state.buildError;
-    if (opts.throughput || rules || observe) {
+    if (opts.throughput || opts.workers || rules || observe) {
       const backends = await startBackends(ctx);
       log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
       if (opts.throughput) await loadScenarios(state, backends.upstreams);
+      // Before the cost scenarios, which pin the backends to some of the CPUs.
+      if (opts.workers) await workersScenario(state, backends.upstreams);
       if (rules) await ruleCostScenario(state, backends);
       if (observe) await observeCostScenario(state, backends);
       await stopProcess(backends.proc.proc);
@@ -769,7 +977,7 @@ async function main(argv: string[]): Promise<number> {
     await stopAll(15_000);
   }
 
-  const text = report(state, machineText, fatal);
+  const text = report(state, machine, machineText, fatal);
   console.log(text);
 
   const profiles = profileDir ? findProfiles(profileDir) : [];
@@ -805,11 +1013,21 @@ async function main(argv: string[]): Promise<number> {
     ruleMicro: state.ruleMicro,
     observeSkipped: Object.fromEntries(state.observeSkipped),
     observePinning: state.observePinning,
+    workersSkipped: Object.fromEntries(state.workersSkipped),
+    workersStartErrors: Object.fromEntries(state.workersStartErrors),
+    workersLeftovers: state.workersLeftovers,
     fatal,
     summary: {
       throughput: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'throughput') ?? []),
       memory256: lbs.flatMap((lb) => summarizeWrk(state.wrkRuns, lb, 'memory256') ?? []),
       upload: [DIRECT, ...lbs].flatMap((lb) => summarizeUpload(state.uploadRuns, lb) ?? []),
+      workers: opts.workers
+        ? {
+            reference: workersReference(state),
+            ...Object.fromEntries(WORKERS_LOADS.map(({ scenario }) => [scenario, workersSummaries(state, scenario)])),
+          }
+        : undefined,
+      targets: targets(targetInput(state)),
       rules: opts.rules ? { summaries: ruleCostSummaries(state), verdict: ruleCostVerdict(ruleCostSummaries(state), state.wrkRuns) } : undefined,
       observe: opts.observe
         ? {
@@ -844,6 +1062,8 @@ async function main(argv: string[]): Promise<number> {
     state.faultStartErrors.size > 0 ||
     state.rulesSkipped.size > 0 ||
     state.observeSkipped.size > 0 ||
+    state.workersSkipped.size > 0 ||
+    state.workersLeftovers.length > 0 ||
     state.buildError !== undefined ||
     failedRuns;
   if (opts.keepTmp || incomplete) log(`temp dir with configs and logs kept: ${tmp}`);
