@@ -5,8 +5,9 @@
 // slow backend) until the response head arrives.
 
 import type { Duplex, Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { Backend } from '../backend.ts';
+import type { ExchangeHandler } from './connection.ts';
+import type { ExchangeControl } from './pool.ts';
 import type { Transport } from './transport.ts';
 
 /** What the caller hears of an attempt. Exactly one of complete, upgraded or failed ends it. */
@@ -50,16 +51,14 @@ export class AttemptAbandoned extends Error {
   override name = 'AttemptAbandoned';
 }
 
-export class Attempt {
+export class Attempt implements ExchangeHandler {
   readonly backend: Backend;
   readonly #listener: AttemptListener;
   /** performance.now() when the attempt began. */
   readonly started = performance.now();
   readonly #responseHeadersMs: number;
   #headersTimer: NodeJS.Timeout | undefined;
-  #abort: ((reason: Error) => void) | undefined;
-  #resume: (() => void) | undefined;
-  #pendingAbort: Error | undefined;
+  readonly #exchange: ExchangeControl;
   #released = false;
   #gaveUp = false;
 
@@ -71,22 +70,9 @@ export class Attempt {
     const { body } = request;
     if (body === null) this.#startHeadersTimer();
     else body.once('end', () => this.#startHeadersTimer());
-    transport.pool(backend, timeouts.connectMs).dispatch(
-      {
-        path: request.target,
-        method: request.method,
-        headers: request.headers,
-        body,
-        upgrade: request.upgrade ?? null,
-        // weir keeps the response_headers timer itself, started once the
-        // body is sent; undici's would run during a slow upload.
-        headersTimeout: 0,
-        bodyTimeout: timeouts.idleMs,
-      },
-      // undici's core speaks this handler shape (raw header Buffers, boolean
-      // backpressure); using it directly skips a wrapper and a header parse.
-      this as unknown as Dispatcher.DispatchHandler,
-    );
+    this.#exchange = transport
+      .pool(backend, timeouts.connectMs)
+      .dispatch({ method: request.method, target: request.target, headers: request.headers, hasBody: body !== null, body, upgrade: request.upgrade }, timeouts.idleMs, this);
   }
 
   /** Ends the attempt now; the caller has already decided what the client gets. */
@@ -97,7 +83,7 @@ export class Attempt {
 
   /** Continues reading the response body after data() returned false. */
   resume(): void {
-    this.#resume?.();
+    this.#exchange.resume();
   }
 
   /** For an upgraded attempt: the tunnel has closed, the backend is free. */
@@ -107,8 +93,7 @@ export class Attempt {
 
   #stop(reason: Error): void {
     clearTimeout(this.#headersTimer);
-    if (this.#abort) this.#abort(reason);
-    else this.#pendingAbort = reason;
+    this.#exchange.abort(reason);
   }
 
   #startHeadersTimer(): void {
@@ -124,20 +109,12 @@ export class Attempt {
     this.#listener.released();
   }
 
-  // The pool's handler interface. Only undici calls these.
+  // The exchange's events (ExchangeHandler). Only the pool calls these.
 
-  onConnect(abort: (reason: Error) => void): void {
-    this.#abort = abort;
-    if (this.#pendingAbort) abort(this.#pendingAbort);
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    // 1xx answers are the backend's business: Node already told the client to continue.
-    if (statusCode < 200) return true;
+  onHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
     clearTimeout(this.#headersTimer);
     const now = performance.now();
     this.backend.latency.observe(now - this.started, now);
-    this.#resume = resume;
     if (this.#listener.head(statusCode, statusText, rawHeaders)) return true;
     this.abandon(`answered ${statusCode}`);
     return false;

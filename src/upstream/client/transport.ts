@@ -1,5 +1,5 @@
-import { Pool } from 'undici';
 import type { Backend } from '../backend.ts';
+import { BackendPool } from './pool.ts';
 
 /**
  * Keep-alive connection pools to the backends, one per backend address and
@@ -7,35 +7,29 @@ import type { Backend } from '../backend.ts';
  * does not drop warm connections.
  */
 export class Transport {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, BackendPool>();
 
-  pool(backend: Backend, connectTimeoutMs: number): Pool {
-    const key = `${backend.origin} ${connectTimeoutMs}`;
+  pool(backend: Backend, connectTimeoutMs: number): BackendPool {
+    const key = `${backend.label} ${connectTimeoutMs}`;
     let pool = this.#pools.get(key);
     if (!pool) {
-      pool = new Pool(backend.origin, {
-        connect: { timeout: connectTimeoutMs },
-        // Backends usually close idle keep-alive connections after 5 s or more;
-        // closing ours first avoids sending a request on a closing socket.
-        keepAliveTimeout: 4_000,
-        keepAliveMaxTimeout: 60_000,
-        pipelining: 1,
-      });
+      pool = new BackendPool({ host: backend.address.host, port: backend.address.port, connectMs: connectTimeoutMs }, backend.label);
       this.#pools.set(key, pool);
     }
     return pool;
   }
 
+  /** Closes idle connections now and the others as their responses end. */
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
+    await Promise.all(pools.map((pool) => pool.close()));
   }
 
   /** Ends every pooled connection now, in-flight requests included. */
   async destroy(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+    for (const pool of pools) pool.destroy();
   }
 }

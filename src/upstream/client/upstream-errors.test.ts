@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { clientFailure, type Failure } from '../../failure.ts';
 import { BodyFailure } from '../../runtime/request-body.ts';
 import { mayRetry } from '../../runtime/retry-policy.ts';
+import { UpstreamError } from './connection.ts';
+import { UnwritableRequest } from './request-writer.ts';
 import { classifyUpstreamError, type UpstreamTimeouts } from './upstream-errors.ts';
 
 const timeouts: UpstreamTimeouts = { connectMs: 111, responseHeadersMs: 222, idleMs: 333 };
@@ -36,7 +38,7 @@ describe('classifyUpstreamError', () => {
   });
 
   it('answers a connect timeout with 504 at the connect stage, naming the timeout', () => {
-    for (const code of ['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']) {
+    for (const code of ['WEIR_CONNECT_TIMEOUT', 'ETIMEDOUT']) {
       const failure = classifyUpstreamError(coded(code), timeouts);
       assert.deepEqual(summary(failure), { owner: 'backend', status: 504, stage: 'connect' }, code);
       assert.match(failure.reason, /111ms/);
@@ -45,46 +47,45 @@ describe('classifyUpstreamError', () => {
   });
 
   it('takes a reset or closed connection as the backend\'s, before the response (it may have acted on the request)', () => {
-    for (const code of ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']) {
+    for (const code of ['ECONNRESET', 'EPIPE', 'WEIR_UPSTREAM_CLOSED']) {
       const failure = classifyUpstreamError(coded(code), timeouts);
       assert.deepEqual(summary(failure), { owner: 'backend', status: 502, stage: 'before-response' }, code);
       assert.equal(retriesPost(failure), false, `${code}: a POST may have been acted on`);
     }
-    // undici's socket error keeps the underlying reason in its cause.
-    const socket = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET', cause: { code: 'ECONNRESET', message: 'read ECONNRESET' } });
-    assert.match(classifyUpstreamError(socket, timeouts).reason, /read ECONNRESET/);
+    const closed = classifyUpstreamError(new UpstreamError('WEIR_UPSTREAM_CLOSED', 'backend closed the connection before the response was complete', true), timeouts);
+    assert.deepEqual(summary(closed), { owner: 'backend', status: 502, stage: 'response' });
+    assert.match(closed.reason, /before the response was complete/);
+  });
+
+  it('takes a response that breaks HTTP/1.1 framing as the backend\'s 502, at the stage it had reached', () => {
+    const before = classifyUpstreamError(new UpstreamError('WEIR_UPSTREAM_PROTOCOL', 'invalid response: two different Content-Length values', false), timeouts);
+    assert.deepEqual(summary(before), { owner: 'backend', status: 502, stage: 'before-response' });
+    assert.match(before.reason, /two different Content-Length values/);
+    const after = classifyUpstreamError(new UpstreamError('WEIR_UPSTREAM_PROTOCOL', 'invalid response: invalid chunk size', true), timeouts);
+    assert.deepEqual(summary(after), { owner: 'backend', status: 502, stage: 'response' });
   });
 
   it('answers no response head in time with 504 before the response, and a stalled response body with 504 in the response', () => {
-    for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'WEIR_RESPONSE_HEADERS_TIMEOUT']) {
-      const failure = classifyUpstreamError(coded(code), timeouts);
-      assert.deepEqual(summary(failure), { owner: 'backend', status: 504, stage: 'before-response' }, code);
-      assert.match(failure.reason, /222ms/);
-    }
-    const body = classifyUpstreamError(coded('UND_ERR_BODY_TIMEOUT'), timeouts);
+    const head = classifyUpstreamError(coded('WEIR_RESPONSE_HEADERS_TIMEOUT'), timeouts);
+    assert.deepEqual(summary(head), { owner: 'backend', status: 504, stage: 'before-response' });
+    assert.match(head.reason, /222ms/);
+    const body = classifyUpstreamError(coded('WEIR_BODY_TIMEOUT'), timeouts);
     assert.deepEqual(summary(body), { owner: 'backend', status: 504, stage: 'response' });
     assert.match(body.reason, /333ms/);
   });
 
-  it('takes a request the client library refuses to send as the client\'s (400), never the backend\'s', () => {
-    for (const code of ['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']) {
-      const failure = classifyUpstreamError(coded(code, 'invalid header value'), timeouts);
-      assert.equal(failure.owner, 'client', code);
-      assert.equal(failure.status, 400, code);
-      assert.equal(failure.stage, undefined, code);
-      assert.match(failure.reason, /invalid header value/);
-    }
+  it('takes a request weir cannot write as it is as the client\'s (400), never the backend\'s', () => {
+    const failure = classifyUpstreamError(new UnwritableRequest('invalid value of header x-a'), timeouts);
+    assert.equal(failure.owner, 'client');
+    assert.equal(failure.status, 400);
+    assert.equal(failure.stage, undefined);
+    assert.match(failure.reason, /invalid value of header x-a/);
   });
 
   it('takes a body that does not match its Content-Length as the client\'s lie (400), closing the connection', () => {
-    const failure = classifyUpstreamError(coded('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'), timeouts);
+    const failure = classifyUpstreamError(coded('WEIR_BODY_LENGTH'), timeouts);
     assert.deepEqual(summary(failure), { owner: 'client', status: 400, stage: undefined });
     assert.equal(failure.closeConnection, true);
-  });
-
-  it('reads the code from the cause when the error itself has none', () => {
-    const wrapped = Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-    assert.deepEqual(summary(classifyUpstreamError(wrapped, timeouts)), { owner: 'backend', status: 502, stage: 'connect' });
   });
 
   it('hands back the failure an error carries, as the request body\'s own failure does', () => {
@@ -99,7 +100,7 @@ describe('classifyUpstreamError', () => {
     const failure = classifyUpstreamError(new Error('something odd'), timeouts);
     assert.deepEqual(summary(failure), { owner: 'backend', status: 502, stage: 'before-response' });
     assert.match(failure.reason, /something odd/);
-    assert.deepEqual(summary(classifyUpstreamError(coded('UND_ERR_WHATEVER'), timeouts)), { owner: 'backend', status: 502, stage: 'before-response' });
+    assert.deepEqual(summary(classifyUpstreamError(coded('E_WHATEVER'), timeouts)), { owner: 'backend', status: 502, stage: 'before-response' });
     for (const odd of [undefined, null, 'a string']) {
       assert.equal(classifyUpstreamError(odd, timeouts).owner, 'backend', String(odd));
     }

@@ -1,7 +1,7 @@
 // What an error from the upstream client means, as a Failure with an owner.
-// The client library reports everything as errors with codes; only some of
-// them are the backend's doing. An argument the library refuses before
-// anything is sent comes from the client's request, and a body stream that
+// weir's upstream client reports everything as errors with codes; only some of
+// them are the backend's doing. A request weir cannot write as it is
+// comes from the client, and a body stream that
 // failed carries its own failure (runtime/request-body.ts).
 
 import { backendFailure, clientFailure, type Failure } from '../../failure.ts';
@@ -10,7 +10,8 @@ interface ErrorLike {
   code?: string;
   message?: string;
   failure?: Failure;
-  cause?: { code?: string; message?: string };
+  /** UpstreamError: the response head had arrived. */
+  afterHead?: boolean;
 }
 
 export interface UpstreamTimeouts {
@@ -22,22 +23,25 @@ export interface UpstreamTimeouts {
 export function classifyUpstreamError(error: unknown, timeouts: UpstreamTimeouts): Failure {
   const e = (error ?? {}) as ErrorLike;
   if (e.failure !== undefined) return e.failure;
-  const code = e.code ?? e.cause?.code ?? '';
+  const code = e.code ?? '';
+  const stage = e.afterHead === true ? 'response' : 'before-response';
   switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'WEIR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
       return backendFailure(504, `connect timed out after ${timeouts.connectMs}ms`, 'connect');
     case 'WEIR_RESPONSE_HEADERS_TIMEOUT':
-    case 'UND_ERR_HEADERS_TIMEOUT':
       return backendFailure(504, `no response headers within ${timeouts.responseHeadersMs}ms`, 'before-response');
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'WEIR_BODY_TIMEOUT':
       return backendFailure(504, `response body idle for ${timeouts.idleMs}ms`, 'response');
-    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+    case 'WEIR_BODY_LENGTH':
       return clientFailure(400, 'request body does not match its Content-Length', { closeConnection: true });
-    case 'UND_ERR_INVALID_ARG':
-    case 'UND_ERR_NOT_SUPPORTED':
+    case 'WEIR_UNWRITABLE_REQUEST':
       // Refused before a byte was sent: the request cannot be written as it is.
       return clientFailure(400, `request cannot be forwarded: ${e.message ?? code}`);
+    case 'WEIR_UPSTREAM_PROTOCOL':
+      return backendFailure(502, `backend sent an ${e.message ?? 'invalid response'}`, stage);
+    case 'WEIR_UPSTREAM_CLOSED':
+      return backendFailure(502, e.message ?? 'backend closed the connection', stage);
     case 'ECONNREFUSED':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
@@ -46,10 +50,8 @@ export function classifyUpstreamError(error: unknown, timeouts: UpstreamTimeouts
       return backendFailure(502, `connect failed: ${code}`, 'connect');
     case 'ECONNRESET':
     case 'EPIPE':
-      return backendFailure(502, `connection reset (${code})`, 'before-response');
-    case 'UND_ERR_SOCKET':
-      return backendFailure(502, `backend closed the connection (${e.cause?.message ?? e.message ?? 'socket error'})`, 'before-response');
+      return backendFailure(502, `connection reset (${code})`, stage);
     default:
-      return backendFailure(502, e.message ?? String(error), 'before-response');
+      return backendFailure(502, e.message ?? String(error), stage);
   }
 }
