@@ -1,5 +1,5 @@
 // Looking up a header in the flat [name, value, ...] list that Node and
-// undici hand over, on paths that run for every request: no lower-cased
+// the upstream client hand over, on paths that run for every request: no lower-cased
 // copies of names are made.
 
 /** ASCII case-insensitive equality against an already lower-case name, without allocating. */

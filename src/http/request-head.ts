@@ -97,7 +97,7 @@ export function appendForwardingHeaders(head: ClientRequestHead, raw: readonly s
 
 /**
  * The backend's response headers as the client receives them: hop-by-hop
- * ones removed and Via added. undici hands them over as raw Buffers.
+ * ones removed and Via added. The upstream client hands them over as raw Buffers.
  */
 export function responseHeadersForClient(raw: readonly Buffer[]): string[] {
   const headers: string[] = [];

@@ -1,8 +1,12 @@
 import net from 'node:net';
-import { Agent, request } from 'undici';
+import { BackendPool } from '../client/pool.ts';
+import { requestWhole } from '../client/whole-response.ts';
 import type { HealthCheckConfig } from '../../config/types.ts';
 import type { Logger } from '../../log.ts';
 import type { Backend, HealthState } from '../backend.ts';
+
+/** A check that looks for text in the body reads this much of it at most. */
+const MAX_CHECKED_BODY_BYTES = 64 * 1024;
 
 /** The outcome of one probe: passed, and a short text saying what happened. */
 interface ProbeResult {
@@ -24,7 +28,8 @@ export class ActiveHealthChecker {
   readonly #backends: readonly Backend[];
   readonly #config: HealthCheckConfig;
   readonly #log: Logger;
-  readonly #agent: Agent;
+  /** The checks' own keep-alive connections: the same client as requests, never sharing a request's connection. */
+  readonly #pools = new Map<Backend, BackendPool>();
   readonly #stopped = new AbortController();
   #timer: NodeJS.Timeout | undefined;
 
@@ -33,7 +38,6 @@ export class ActiveHealthChecker {
     this.#backends = backends;
     this.#config = config;
     this.#log = log;
-    this.#agent = new Agent({ connect: { timeout: config.timeoutMs }, keepAliveTimeout: config.intervalMs * 2 });
   }
 
   /** Runs the first round, then keeps checking until stop(). */
@@ -46,7 +50,8 @@ export class ActiveHealthChecker {
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
     this.#stopped.abort();
-    await this.#agent.close().catch(() => undefined);
+    for (const pool of this.#pools.values()) pool.destroy();
+    this.#pools.clear();
   }
 
   #schedule(): void {
@@ -77,22 +82,17 @@ export class ActiveHealthChecker {
     const { method, path, host, expectedBody, timeoutMs, expectedStatuses } = this.#config;
     const what = `${method} ${path}`;
     try {
-      const response = await request(backend.origin + path, {
-        method,
-        headers: host === undefined ? undefined : { host },
-        dispatcher: this.#agent,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(timeoutMs)]),
-      });
-      const status = response.statusCode;
-      const statusPassed = expectedStatuses.some(([low, high]) => status >= low && status <= high);
-      if (expectedBody === undefined || !statusPassed) {
-        await response.body.dump();
-        return { passed: statusPassed, detail: `${what} answered ${status}` };
+      let pool = this.#pools.get(backend);
+      if (pool === undefined) {
+        pool = new BackendPool({ host: backend.address.host, port: backend.address.port, connectMs: timeoutMs }, backend.label);
+        this.#pools.set(backend, pool);
       }
-      const body = await response.body.text();
-      return body.includes(expectedBody)
+      const headers = ['host', host ?? backend.label, 'user-agent', 'weir-health-check'];
+      const response = await requestWhole(pool, { method, target: path, headers }, timeoutMs, MAX_CHECKED_BODY_BYTES, this.#stopped.signal);
+      const status = response.status;
+      const statusPassed = expectedStatuses.some(([low, high]) => status >= low && status <= high);
+      if (expectedBody === undefined || !statusPassed) return { passed: statusPassed, detail: `${what} answered ${status}` };
+      return response.body.toString('utf8').includes(expectedBody)
         ? { passed: true, detail: `${what} answered ${status}` }
         : { passed: false, detail: `${what} answered ${status} without ${JSON.stringify(expectedBody)} in the body` };
     } catch (error) {
@@ -138,12 +138,11 @@ export class ActiveHealthChecker {
 
 function describeProbeError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no answer within ${timeoutMs}ms`;
     const code = (error as { code?: string }).code;
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    if (code === 'UND_ERR_CONNECT_TIMEOUT') return `connect timed out after ${timeoutMs}ms`;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `no answer within ${timeoutMs}ms`;
-    return cause ?? code ?? error.message;
+    if (code === 'WEIR_CONNECT_TIMEOUT') return `connect timed out after ${timeoutMs}ms`;
+    if (code === 'WEIR_WHOLE_RESPONSE_TIMEOUT' || code === 'WEIR_BODY_TIMEOUT') return `no answer within ${timeoutMs}ms`;
+    if (code === 'WEIR_UPSTREAM_PROTOCOL') return `invalid response: ${error.message}`;
+    return code ?? error.message;
   }
   return String(error);
 }
