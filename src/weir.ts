@@ -64,11 +64,74 @@ export interface Weir {
  * a bad config) if it cannot start. Once started, nothing it does throws
  * into the caller's event loop: failures are answered and logged.
  */
-export async function startWeir(options: WeirOptions): Promise<Weir> {
+export function startWeir(options: WeirOptions): Promise<Weir> {
+  return startInstance(options);
+}
+
+/** A config loaded and checked, and its text as written (for GET /api/config). */
+export interface LoadedConfig {
+  config: WeirConfig;
+  text: string;
+}
+
+/**
+ * What is different in a worker of a group (`weir start --workers`,
+ * src/cluster/): the primary runs the active health checks and the admin
+ * API, and owns the backends' state. A weir on its own leaves all of it at
+ * the defaults.
+ */
+export interface InstanceRole {
+  /** The backends: in a worker, replicas whose state the primary owns. */
+  registry?: BackendRegistry;
+  /** The rate-limit buckets: in a worker, ones that count what they give out for the other workers. */
+  stores?: RateLimitStores;
+  /** Whether active health checks run here. Default true. */
+  activeHealthChecks?: boolean;
+  /** Whether the config's admin API is served here. Default true. */
+  admin?: boolean;
+  /** Bind the listen address with SO_REUSEPORT, beside the other workers' sockets. Default false. */
+  reusePort?: boolean;
+  /** Called right after each config is committed (at start too), before the listener opens at start. */
+  committed?: () => void;
+  /** A worker's start, reload and stop lines are debug: the primary says each once for the group. Default info. */
+  lifecycleLevel?: 'info' | 'debug';
+}
+
+/** A reload with every step that can fail done (the config compiled, a new address bound, files opened): nothing live has changed until commit(). */
+export interface PreparedReload {
+  /** Where weir listens once it is committed. */
+  readonly address: Address;
+  /** Applies it: cannot fail. */
+  commit(): Promise<void>;
+  /** Gives it up, undoing what prepare opened. */
+  cancel(): Promise<void>;
+}
+
+/** A running weir, with what a worker of a group needs of it beyond Weir. */
+export interface WeirInstance extends Weir {
+  /** The first half of reload(): for a reload that a group applies in all workers or none. */
+  prepare(loaded: LoadedConfig): Promise<PreparedReload>;
+  /** The metrics this process keeps (its own requests). */
+  readonly ownMetrics: Metrics;
+  readonly routeStats: RouteStats;
+  readonly recentRefusals: RecentRefusals;
+  readonly registry: BackendRegistry;
+  /** Requests in flight to backends, and client connections open, now. */
+  inflight(): number;
+  clientConnections(): number;
+}
+
+/** startWeir(), in the role of a worker of a group when `role` says so; `loaded` instead of reading options.config. */
+export async function startInstance(options: WeirOptions & { loaded?: LoadedConfig }, role: InstanceRole = {}): Promise<WeirInstance> {
   const ownLogger = options.logger === undefined;
   const log = createLogger(options.logger);
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
-  const live: LiveState = { registry: new BackendRegistry(), stores: new RateLimitStores(), log, drainTimeoutMs };
+  const live: LiveState = { registry: role.registry ?? new BackendRegistry(), stores: role.stores ?? new RateLimitStores(), log, drainTimeoutMs };
+  const activeChecks = role.activeHealthChecks ?? true;
+  const serveAdmin = role.admin ?? true;
+  const listenOptions = (config: WeirConfig) => ({ proxyProtocol: config.proxyProtocol, reusePort: role.reusePort === true });
+  const lifecycle = (fields: object, message: string): void => (role.lifecycleLevel === 'debug' ? log.debug(fields, message) : log.info(fields, message));
+  const healthChecks = (next: Runtime): Promise<ActiveHealthChecker[]> => (activeChecks ? prepareHealthChecks(next, log) : Promise.resolve([]));
   const transport = new Transport();
   const refusals = new RefusalCounter();
   const listenOf = (config: WeirConfig): Address => options.listen ?? config.listen;
@@ -97,17 +160,18 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   const context = adminContext();
 
   try {
-    const loaded = await loadConfig(options.config);
+    const loaded = options.loaded ?? (await loadConfig(options.config));
     const config = loaded.config;
     if (ownLogger) log.level = config.log.level;
     runtime = compileRuntime(config, live.registry, live.stores, log);
     const logChange = await accessLog.prepare(config.accessLog);
-    checkers = await prepareHealthChecks(runtime, log);
+    checkers = await healthChecks(runtime);
     commitRuntime(runtime, live);
+    role.committed?.();
     await logChange.commit();
     configText = loaded.text;
-    listener = await listenHttp(listenOf(config), driver, clientSettings(config), log, { proxyProtocol: config.proxyProtocol });
-    if (config.admin) admin = await startAdmin(config.admin.listen, context, log);
+    listener = await listenHttp(listenOf(config), driver, clientSettings(config), log, listenOptions(config));
+    if (config.admin && serveAdmin) admin = await startAdmin(config.admin.listen, context, log);
   } catch (error) {
     await listener?.drain(0);
     await stopHealthChecks(checkers);
@@ -119,7 +183,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   }
   const { config } = runtime;
   const bound = listener;
-  log.info(
+  lifecycle(
     { listen: urlOf(bound.address), ...(admin && { admin: urlOf(admin.address) }), routes: config.routes.length, services: config.services.size, source: config.source },
     `weir listening on ${urlOf(bound.address)}`,
   );
@@ -130,7 +194,13 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   /** Compile, then every step that can fail (binding, opening files), then commit whole. */
   async function reload(next: string | Record<string, unknown>): Promise<void> {
     if (closing) throw new Error('weir is closed; there is nothing to reload');
-    const loaded = await loadConfig(next);
+    const prepared = await prepare(await loadConfig(next));
+    await prepared.commit();
+  }
+
+  /** Every step of a reload that can fail; what it opened is closed again by cancel(), and nothing live changes before commit(). */
+  async function prepare(loaded: LoadedConfig): Promise<PreparedReload> {
+    if (closing) throw new Error('weir is closed; there is nothing to reload');
     const nextConfig = loaded.config;
     const nextRuntime = compileRuntime(nextConfig, live.registry, live.stores, log);
     const current = runtime.config;
@@ -144,11 +214,11 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
     let nextCheckers: ActiveHealthChecker[] = [];
     try {
       if (rebind) {
-        nextListener = await listenHttp(listenOf(nextConfig), driver, clientSettings(nextConfig), log, { proxyProtocol: nextConfig.proxyProtocol });
+        nextListener = await listenHttp(listenOf(nextConfig), driver, clientSettings(nextConfig), log, listenOptions(nextConfig));
         const bound = nextListener;
         opened.push(() => bound.drain(0));
       }
-      if (adminMoves && nextConfig.admin) {
+      if (adminMoves && nextConfig.admin && serveAdmin) {
         if (admin && current.admin?.listen.port === nextConfig.admin.listen.port) {
           // One port cannot be bound twice (127.0.0.1:9901 to 0.0.0.0:9901): the old listener goes first.
           await admin.close();
@@ -159,7 +229,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
         opened.push(() => started.close());
       }
       logChange = await accessLog.prepare(nextConfig.accessLog);
-      nextCheckers = await prepareHealthChecks(nextRuntime, log);
+      nextCheckers = await healthChecks(nextRuntime);
       if (closing) throw new Error('weir closed during the reload');
     } catch (error) {
       await Promise.all(opened.map((undo) => undo()));
@@ -167,8 +237,37 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
       await stopHealthChecks(nextCheckers);
       throw error;
     }
+    const change = logChange;
+    let settled = false;
+    return {
+      address: (nextListener ?? listener ?? bound).address,
+      async commit() {
+        if (settled) return;
+        settled = true;
+        await commit(loaded, nextRuntime, nextListener, nextAdmin, change, nextCheckers, adminMoves);
+      },
+      async cancel() {
+        if (settled) return;
+        settled = true;
+        await Promise.all(opened.map((undo) => undo()));
+        await change.cancel();
+        await stopHealthChecks(nextCheckers);
+      },
+    };
+  }
 
+  async function commit(
+    loaded: LoadedConfig,
+    nextRuntime: Runtime,
+    nextListener: HttpListener | undefined,
+    nextAdmin: AdminServer | undefined,
+    logChange: Awaited<ReturnType<AccessLogSlot['prepare']>>,
+    nextCheckers: ActiveHealthChecker[],
+    adminMoves: boolean,
+  ): Promise<void> {
+    const nextConfig = loaded.config;
     commitRuntime(nextRuntime, live);
+    role.committed?.();
     runtime = nextRuntime;
     configText = loaded.text;
     if (ownLogger) log.level = nextConfig.log.level;
@@ -183,7 +282,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
       admin = nextAdmin;
     }
     await stopHealthChecks(previousCheckers);
-    log.info(
+    lifecycle(
       { routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source, ...(previousListener && listener && { listen: urlOf(listener.address) }) },
       previousListener && listener ? `config reloaded; now listening on ${urlOf(listener.address)}` : 'config reloaded',
     );
@@ -243,6 +342,13 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
   }
 
   return {
+    prepare,
+    ownMetrics: metrics,
+    routeStats,
+    recentRefusals,
+    registry: live.registry,
+    inflight: () => driver.gate.inFlight,
+    clientConnections: () => (listener?.connections() ?? 0) + (draining?.connections() ?? 0),
     get address() {
       return (listener ?? bound).address;
     },
@@ -259,7 +365,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
     reload: reloadAndRecord,
     close() {
       closing ??= (async () => {
-        log.info({}, 'weir stopping: draining in-flight requests');
+        lifecycle({}, 'weir stopping: draining in-flight requests');
         await reloading;
         await Promise.all([listener?.drain(drainTimeoutMs), draining?.drain(drainTimeoutMs)]);
         await admin?.close();
@@ -268,7 +374,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
         await live.stores.close();
         await accessLog.close();
         metrics.close();
-        log.info({}, 'weir stopped');
+        lifecycle({}, 'weir stopped');
       })();
       return closing;
     },
@@ -276,7 +382,7 @@ export async function startWeir(options: WeirOptions): Promise<Weir> {
 }
 
 /** The config, and its text as written, for the admin API's GET /api/config (environment variables not filled in). */
-async function loadConfig(config: WeirOptions['config']): Promise<{ config: WeirConfig; text: string }> {
+export async function loadConfig(config: WeirOptions['config']): Promise<LoadedConfig> {
   if (typeof config !== 'string') return { config: loadConfigObject(config), text: JSON.stringify(config, null, 2) };
   const loaded = await loadConfigFile(config);
   const text = await readFile(config, 'utf8').catch(() => '');

@@ -4,6 +4,7 @@
 // real objects without a proxy listener (context.fixtures.ts).
 
 import type { Runtime } from '../runtime/compile.ts';
+import type { Backend } from '../upstream/backend.ts';
 import type { RouteTraffic } from './route-stats.ts';
 
 /** The request `weir explain` is asked about. */
@@ -21,6 +22,23 @@ export interface ReloadOutcome {
   at: number;
   result: 'success' | 'failure';
   message?: string;
+}
+
+/** One worker process of a group (`weir start --workers`), for GET /api/status; times are Date.now(). */
+export interface WorkerInfo {
+  slot: number;
+  pid: number;
+  startedAt: number;
+}
+
+/** What the admin API shows of a worker group, where requests are served by workers and the primary answers. */
+export interface GroupView {
+  /** The workers running now. */
+  workers(): WorkerInfo[];
+  /** Workers started to replace one that exited. */
+  restarts(): number;
+  /** A backend's requests in flight and latency over every worker (the primary's own Backend serves none). */
+  load(backend: Backend): { inflight: number; latencyMs: number };
 }
 
 /** One request weir refused (firewall, rate limit, ...); `at` is Date.now(). */
@@ -74,6 +92,8 @@ export interface AdminContext {
    * on reload.
    */
   readonly token: string | undefined;
+  /** Set in a worker group's primary: the workers, and the backends' load over them. */
+  group?: GroupView;
 }
 
 /**

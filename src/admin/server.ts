@@ -177,7 +177,7 @@ function adminEndpoints(context: AdminContext, log: Logger, hub: EventHub, page:
       return;
     }
     log.info({ service, backend: address, state: backend.state }, `admin: ${action === 'drain' ? 'drained' : 'enabled'} backend ${address} of service ${service}; now ${backend.state}`);
-    sendJson(res, 200, { service, backend: backendView(backend) });
+    sendJson(res, 200, { service, backend: backendView(backend, context.group) });
   };
 
   return [
@@ -213,7 +213,7 @@ function adminEndpoints(context: AdminContext, log: Logger, hub: EventHub, page:
       handle: (_req, res) => sendText(res, 200, context.configText(), 'application/yaml; charset=utf-8'),
     },
     { method: 'GET', pattern: /^\/api\/routes$/, access: 'read', handle: (_req, res) => sendJson(res, 200, { routes: routesView(context.runtime()) }) },
-    { method: 'GET', pattern: /^\/api\/services$/, access: 'read', handle: (_req, res) => sendJson(res, 200, { services: servicesView(context.runtime()) }) },
+    { method: 'GET', pattern: /^\/api\/services$/, access: 'read', handle: (_req, res) => sendJson(res, 200, { services: servicesView(context.runtime(), context.group) }) },
     {
       method: 'GET',
       pattern: /^\/api\/explain$/,

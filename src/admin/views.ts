@@ -7,7 +7,7 @@ import type { HeaderRules, HealthCheckConfig, QueryRules, RouteConfig } from '..
 import type { Runtime } from '../runtime/compile.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { Service } from '../upstream/service.ts';
-import type { AdminContext, RecentRefusal } from './context.ts';
+import type { AdminContext, GroupView, RecentRefusal } from './context.ts';
 import type { RouteTraffic } from './route-stats.ts';
 
 export interface StatusView {
@@ -16,16 +16,20 @@ export interface StatusView {
   config_source: string;
   generation: number;
   last_reload: { at: string; result: 'success' | 'failure'; message: string | null } | null;
+  /** Only in a worker group (`weir start --workers`): the workers running, and how many replaced one that exited. */
+  workers?: { running: Array<{ slot: number; pid: number; started: string }>; restarts: number };
 }
 
 export function statusView(context: AdminContext, now = Date.now()): StatusView {
   const last = context.lastReload();
+  const group = context.group;
   return {
     version: context.version,
     uptime_seconds: Math.max(0, Math.floor((now - context.startedAt) / 1000)),
     config_source: context.configSource(),
     generation: context.generation(),
     last_reload: last ? { at: iso(last.at), result: last.result, message: last.message ?? null } : null,
+    ...(group && { workers: { running: group.workers().map((worker) => ({ slot: worker.slot, pid: worker.pid, started: iso(worker.startedAt) })), restarts: group.restarts() } }),
   };
 }
 
@@ -116,18 +120,20 @@ export interface BackendView {
   drained: boolean;
 }
 
-export function backendView(backend: Backend): BackendView {
+/** `group`: in a worker group's primary, where the requests in flight and the latency are the workers'. */
+export function backendView(backend: Backend, group?: GroupView): BackendView {
+  const load = group?.load(backend);
   return {
     address: backend.label,
     state: backend.state,
     reason: backend.reason,
     since: iso(backend.since),
     history: backend.history.map((change) => ({ state: change.state, reason: change.reason, at: iso(change.at) })),
-    inflight: backend.inflight,
+    inflight: load ? load.inflight : backend.inflight,
     weight: backend.weight,
     backup: backend.backup,
     ejections: backend.ejections,
-    latency_ms: Math.round(backend.latency.value * 10) / 10,
+    latency_ms: Math.round((load ? load.latencyMs : backend.latency.value) * 10) / 10,
     drained: backend.drained,
   };
 }
@@ -152,11 +158,11 @@ interface HealthCheckView {
   unhealthy_threshold: number;
 }
 
-export function servicesView(runtime: Runtime): ServiceView[] {
-  return [...runtime.services.values()].map(serviceView);
+export function servicesView(runtime: Runtime, group?: GroupView): ServiceView[] {
+  return [...runtime.services.values()].map((service) => serviceView(service, group));
 }
 
-export function serviceView(service: Service): ServiceView {
+export function serviceView(service: Service, group?: GroupView): ServiceView {
   const check = service.config.healthCheck;
   const passive = service.config.passiveHealth;
   return {
@@ -166,7 +172,7 @@ export function serviceView(service: Service): ServiceView {
     passive_health: passive
       ? `eject after ${passive.consecutiveFailures} failed requests in a row, for ${formatDuration(passive.baseEjectionMs)} (up to ${formatDuration(passive.maxEjectionMs)}), at most ${passive.maxEjectedPercent}% of backends`
       : null,
-    backends: service.backends.map(backendView),
+    backends: service.backends.map((backend) => backendView(backend, group)),
   };
 }
 
@@ -244,7 +250,7 @@ export function snapshotView(context: AdminContext): {
   return {
     at: iso(now),
     status: statusView(context, now),
-    services: servicesView(runtime),
+    services: servicesView(runtime, context.group),
     routes: trafficView(runtime, context.routeStats()),
     refusals: refusalsView(context.recentRefusals()),
   };

@@ -29,8 +29,7 @@ export const HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=16', '--hea
  * keeps V8's default. Returns only if there was no restart.
  */
 export function relaunchWithHeapFlags(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName);
-  const missing = HEAP_FLAGS.filter((flag) => !given.includes(flagName(flag)));
+  const missing = missingHeapFlags(process.execArgv);
   if (missing.length === 0) return;
   if (typeof process.execve === 'function' && !process.channel) {
     try {
@@ -40,6 +39,21 @@ export function relaunchWithHeapFlags(): void {
     }
   }
   for (const flag of missing) if (flagName(flag) === '--heap-growing-percent') v8.setFlagsFromString(flag);
+}
+
+/**
+ * The Node.js flags for a worker process of `weir start --workers`: this
+ * process's own (a relaunched primary has HEAP_FLAGS among them), with
+ * those of HEAP_FLAGS that neither they nor NODE_OPTIONS give. A worker has
+ * an IPC channel, so it could not relaunch itself: it gets them at fork.
+ */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  return [...missingHeapFlags(execArgv), ...execArgv];
+}
+
+function missingHeapFlags(execArgv: readonly string[]): string[] {
+  const given = [...execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName);
+  return HEAP_FLAGS.filter((flag) => !given.includes(flagName(flag)));
 }
 
 /** "--max_semi_space_size=8" and "--max-semi-space-size" name the same flag. */

@@ -11,13 +11,16 @@ import { startWeir } from '../weir.ts';
 import { VERSION } from '../version.ts';
 import { watchConfigFile, type ConfigWatch } from './watch.ts';
 import { relaunchWithHeapFlags } from './heap.ts';
+import { startGroup, workerCount } from '../cluster/primary.ts';
 
 const USAGE = `weir: an HTTP load balancer and reverse proxy
 
 Usage:
-  weir start [-c FILE] [--listen HOST:PORT] [--watch]
+  weir start [-c FILE] [--listen HOST:PORT] [--watch] [--workers N|auto]
                                               run weir; without -c, run the demo;
-                                              --watch reloads when FILE changes
+                                              --watch reloads when FILE changes;
+                                              --workers: N processes serve the port
+                                              (auto: one per CPU; default 1)
   weir validate FILE                          check a config; exit 0 if valid, 2 if not
   weir explain -c FILE METHOD URL [--client-ip IP] [-H 'Name: value']... [--check]
                                               show what weir would do with a request;
@@ -89,10 +92,12 @@ function parse<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parse(args, { config: { type: 'string', short: 'c' }, listen: { type: 'string' }, watch: { type: 'boolean' } });
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, listen: { type: 'string' }, watch: { type: 'boolean' }, workers: { type: 'string' } });
   const listen = typeof values.listen === 'string' ? parseListen(values.listen) : undefined;
   const file = typeof values.config === 'string' ? values.config : undefined;
+  const workersFlag = typeof values.workers === 'string' ? parseWorkers(values.workers) : undefined;
   if (values.watch && !file) throw new UsageError('--watch needs -c FILE');
+  if (workersFlag !== undefined && !file) throw new UsageError('--workers needs -c FILE');
   // Failures to start are JSON lines too; once running, weir logs with its own logger, at the config's level.
   const log = createLogger(undefined);
 
@@ -121,7 +126,15 @@ async function start(args: string[]): Promise<number> {
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
   try {
-    if (file) {
+    // The command line's --workers wins over the file's `workers`; 1 is weir in this one process.
+    const workers = file ? workerCount(workersFlag ?? (await loadConfigFile(file)).workers ?? 1) : 1;
+    if (file && workers > 1) {
+      const group = await startGroup({ file, workers, listen });
+      stop = () => group.close();
+      reload = () => group.reload();
+      reopenLogs = () => group.reopenLogs();
+      if (values.watch) watching = await watchConfigFile(file, () => void group.reload().catch(() => undefined));
+    } else if (file) {
       const weir = await startWeir({ config: file, listen });
       stop = () => weir.close();
       reload = () => weir.reload(file);
@@ -204,6 +217,12 @@ async function routeTest(args: string[]): Promise<number> {
   const report = runRouteSpec(config, await loadRouteSpecFile(specFile, config));
   process.stdout.write(`${report.output}\n`);
   return report.failed > 0 ? 1 : 0;
+}
+
+function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return value;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1024) throw new UsageError(`--workers takes a number from 1 to 1024 or "auto", got ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 function parseListen(value: string): Address {

@@ -404,6 +404,13 @@ export const adminSchema = z
 export const weirFileSchema = z
   .strictObject({
     listen: listenField,
+    workers: z
+      .union([z.literal('auto'), z.int().min(1).max(1024)], { error: 'must be a number of worker processes (1 or more) or "auto" (one per CPU)' })
+      .optional()
+      .meta({
+        description:
+          'Worker processes that serve the listen address together, each on a socket of its own (SO_REUSEPORT on Linux); a primary process loads the config, runs health checks and the admin API. "auto": one per CPU. Default 1: one process. `weir start --workers` wins over it; read at start only.',
+      }),
     trusted_proxies: z.array(ipRange).default([]).meta({
       description: 'Addresses or CIDR ranges of proxies in front of weir. Only from these are X-Forwarded-For, X-Forwarded-Proto and PROXY protocol headers believed; from anyone else they are ignored and overwritten.',
     }),

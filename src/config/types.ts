@@ -11,6 +11,12 @@ export interface Address {
 export interface WeirConfig {
   /** Where weir accepts client connections. Default 127.0.0.1:8080. */
   listen: Address;
+  /**
+   * Worker processes sharing the listen address (`weir start` only; the
+   * command line's --workers wins): a number, or "auto" for one per CPU.
+   * Absent: one process. Read at start; a reload does not change it.
+   */
+  workers?: number | 'auto';
   /** Routes in file order. Matching priority is decided by the router, not by order. */
   routes: RouteConfig[];
   /** Services by name. */

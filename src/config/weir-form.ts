@@ -59,6 +59,7 @@ export function readWeirForm(value: Record<string, unknown>): FormReading {
     config: {
       form: 'weir',
       listen: file.listen,
+      ...(file.workers !== undefined && { workers: file.workers }),
       defaults: toRuleSet(file.defaults ?? {}, 'defaults'),
       trustedProxies: file.trusted_proxies,
       proxyProtocol: file.proxy_protocol,

@@ -29,6 +29,70 @@ export interface MetricSources {
   clientConnections(): number;
   /** How often each rule refused a request (RefusalCounter.snapshot()). */
   refusals(): Record<string, number>;
+  /**
+   * In a worker group's primary: the workers' figures, counted in with this
+   * process's own (which serves no requests there). Absent: this process alone.
+   */
+  group?(): Promise<GroupMetrics>;
+}
+
+/** A histogram as plain data: per-bucket counts (not cumulative, +Inf last), sum and count. */
+export interface HistogramData {
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** One process's counters as plain data: what a worker of a group sends its primary, and what is rendered. */
+export interface CountersData {
+  readonly routes: ReadonlyArray<{
+    readonly route: string;
+    readonly duration: HistogramData;
+    readonly bytes: number;
+    readonly byService: ReadonlyArray<{ readonly service: string; readonly codes: ReadonlyArray<readonly [code: number, count: number]> }>;
+  }>;
+  readonly upstream: ReadonlyArray<{ readonly service: string; readonly backend: string; readonly histogram: HistogramData }>;
+  readonly retries: ReadonlyArray<readonly [service: string, count: number]>;
+  readonly budgetExhausted: ReadonlyArray<readonly [service: string, count: number]>;
+  readonly rateLimits: ReadonlyArray<readonly [limit: string, allowed: number, denied: number]>;
+  readonly refusals: ReadonlyArray<readonly [reason: string, count: number]>;
+  /** CPU seconds, user and system: a counter too. */
+  readonly cpuUserSeconds: number;
+  readonly cpuSystemSeconds: number;
+}
+
+/** One process's gauges of itself, as plain data. */
+export interface ProcessData {
+  readonly residentBytes: number;
+  readonly heapTotalBytes: number;
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
+  readonly openFds: number | undefined;
+  readonly maxFds: number | undefined;
+  /** Seconds. */
+  readonly lag: number;
+  readonly loop: { readonly mean: number; readonly max: number; readonly p50: number; readonly p99: number };
+}
+
+/** Everything one process of a group measures, as plain data (a worker's answer to its primary). */
+export interface MetricsSnapshot {
+  readonly counters: CountersData;
+  readonly inflight: number;
+  readonly clientConnections: number;
+  /** Requests in flight per backend: [service, backend label, count]. */
+  readonly backendInflight: ReadonlyArray<readonly [service: string, backend: string, count: number]>;
+  readonly process: ProcessData;
+}
+
+/** What a group's primary counts in (MetricSources.group). */
+export interface GroupMetrics {
+  /** The running workers' snapshots. */
+  readonly live: readonly MetricsSnapshot[];
+  /** The counters of workers that have exited, summed, so that no total goes down when one dies. */
+  readonly retired: CountersData | undefined;
+  /** Workers running now, and how many were started to replace one that exited. */
+  readonly workers: number;
+  readonly restarts: number;
 }
 
 export interface MetricsOptions {
@@ -186,41 +250,92 @@ export class Metrics implements RequestObserver {
     this.#eventLoop.disable();
   }
 
+  // ---- For a worker group ----
+
+  /** This process's counters as plain data (refusals and CPU time included). */
+  counters(): CountersData {
+    const cpu = process.cpuUsage();
+    return {
+      routes: [...this.#routes].map(([route, series]) => ({
+        route,
+        duration: histogramData(series.duration),
+        bytes: series.bytes.value,
+        byService: [...series.byService].map(([service, codes]) => ({ service, codes: [...codes].map(([code, cell]) => [code, cell.value] as const) })),
+      })),
+      upstream: [...this.#upstream].flatMap(([service, backends]) => [...backends].map(([backend, histogram]) => ({ service, backend, histogram: histogramData(histogram) }))),
+      retries: [...this.#retries].map(([service, cell]) => [service, cell.value] as const),
+      budgetExhausted: [...this.#budgetExhausted].map(([service, cell]) => [service, cell.value] as const),
+      rateLimits: [...this.#rateLimits].map(([limit, counts]) => [limit, counts.allowed, counts.denied] as const),
+      refusals: Object.entries(this.#sources.refusals()),
+      cpuUserSeconds: cpu.user / 1e6,
+      cpuSystemSeconds: cpu.system / 1e6,
+    };
+  }
+
+  /** Everything this process measures, as plain data: what a worker sends its group's primary. */
+  async snapshot(): Promise<MetricsSnapshot> {
+    const backendInflight: Array<readonly [string, string, number]> = [];
+    for (const backend of this.#sources.backends()) backendInflight.push([backend.service, backend.label, backend.inflight]);
+    return {
+      counters: this.counters(),
+      inflight: this.#sources.inflight(),
+      clientConnections: this.#sources.clientConnections(),
+      backendInflight,
+      process: await this.#processData(),
+    };
+  }
+
   // ---- Scraping ----
 
-  /** Every metric in the text exposition format. */
+  /** Every metric in the text exposition format: this process's, or a group's when the sources have one. */
   async render(): Promise<string> {
     const out = new Exposition();
-    this.#renderRequests(out);
-    this.#renderBackends(out);
-    this.#renderLimits(out);
+    const group = await this.#sources.group?.();
+    const own = await this.#snapshotOfSelf();
+    const all = group ? [own, ...group.live] : [own];
+    const counters = group ? sumCounters([...all.map((one) => one.counters), ...(group.retired ? [group.retired] : [])]) : own.counters;
+    this.#renderRequests(out, counters, all);
+    this.#renderBackends(out, all);
+    this.#renderLimits(out, counters);
     this.#renderConfig(out);
-    await this.#renderProcess(out);
+    if (group) this.#renderGroup(out, group);
+    this.#renderProcess(out, counters, all);
     return out.text();
   }
 
-  #renderRequests(out: Exposition): void {
+  /** Like snapshot(), for render(): the backends' in-flight counts are read from the live backends there. */
+  async #snapshotOfSelf(): Promise<MetricsSnapshot> {
+    return { counters: this.counters(), inflight: this.#sources.inflight(), clientConnections: this.#sources.clientConnections(), backendInflight: [], process: await this.#processData() };
+  }
+
+  #renderRequests(out: Exposition, counters: CountersData, all: readonly MetricsSnapshot[]): void {
     out.family('weir_requests_total', 'counter', 'Requests finished, by route, service and status (499: the client closed the connection before any answer).');
-    for (const [route, series] of this.#routes) {
-      for (const [service, codes] of series.byService) {
-        for (const [code, cell] of codes) out.sample('weir_requests_total', `route="${escape(route)}",service="${escape(service)}",code="${code}"`, cell.value);
+    for (const { route, byService } of counters.routes) {
+      for (const { service, codes } of byService) {
+        for (const [code, count] of codes) out.sample('weir_requests_total', `route="${escape(route)}",service="${escape(service)}",code="${code}"`, count);
       }
     }
     out.family('weir_request_duration_seconds', 'histogram', 'Time from a request\'s arrival to the end of its answer, by route (tunnels not included).');
-    for (const [route, series] of this.#routes) out.histogram('weir_request_duration_seconds', `route="${escape(route)}"`, series.duration);
+    for (const { route, duration } of counters.routes) out.histogram('weir_request_duration_seconds', `route="${escape(route)}"`, duration);
     out.family('weir_upstream_duration_seconds', 'histogram', 'Time of a request at the backend that answered it, by service and backend (tunnels not included).');
-    for (const [service, backends] of this.#upstream) {
-      for (const [backend, histogram] of backends) out.histogram('weir_upstream_duration_seconds', `service="${escape(service)}",backend="${escape(backend)}"`, histogram);
-    }
+    for (const { service, backend, histogram } of counters.upstream) out.histogram('weir_upstream_duration_seconds', `service="${escape(service)}",backend="${escape(backend)}"`, histogram);
     out.family('weir_response_body_bytes_total', 'counter', 'Body bytes sent to clients (tunnels: bytes from the backend), by route.');
-    for (const [route, series] of this.#routes) out.sample('weir_response_body_bytes_total', `route="${escape(route)}"`, series.bytes.value);
+    for (const { route, bytes } of counters.routes) out.sample('weir_response_body_bytes_total', `route="${escape(route)}"`, bytes);
     out.family('weir_inflight_requests', 'gauge', 'Requests in flight to backends now.');
-    out.sample('weir_inflight_requests', '', this.#sources.inflight());
+    out.sample('weir_inflight_requests', '', sum(all, (one) => one.inflight));
     out.family('weir_client_connections', 'gauge', 'Client connections open now.');
-    out.sample('weir_client_connections', '', this.#sources.clientConnections());
+    out.sample('weir_client_connections', '', sum(all, (one) => one.clientConnections));
   }
 
-  #renderBackends(out: Exposition): void {
+  #renderBackends(out: Exposition, all: readonly MetricsSnapshot[]): void {
+    // Requests in flight per backend: this process's backends, and the workers' when it is a group's primary.
+    const elsewhere = new Map<string, number>();
+    for (const one of all) {
+      for (const [service, backend, count] of one.backendInflight) {
+        const labels = `service="${escape(service)}",backend="${escape(backend)}"`;
+        elsewhere.set(labels, (elsewhere.get(labels) ?? 0) + count);
+      }
+    }
     const backends = new Map<string, Backend>();
     for (const backend of this.#sources.backends()) {
       const labels = `service="${escape(backend.service)}",backend="${escape(backend.label)}"`;
@@ -235,23 +350,30 @@ export class Metrics implements RequestObserver {
       for (const candidate of BACKEND_STATES) out.sample('weir_backend_state', `${labels},state="${candidate}"`, candidate === state ? 1 : 0);
     }
     out.family('weir_backend_inflight_requests', 'gauge', 'Requests sent to the backend whose response has not finished.');
-    for (const [labels, backend] of backends) out.sample('weir_backend_inflight_requests', labels, backend.inflight);
+    for (const [labels, backend] of backends) out.sample('weir_backend_inflight_requests', labels, backend.inflight + (elsewhere.get(labels) ?? 0));
     out.family('weir_ejections_total', 'counter', 'Times passive health ejected the backend.');
     for (const [labels, backend] of backends) out.sample('weir_ejections_total', labels, backend.ejections);
   }
 
-  #renderLimits(out: Exposition): void {
+  #renderLimits(out: Exposition, counters: CountersData): void {
     out.family('weir_retries_total', 'counter', 'Failed attempts retried on another backend, by service.');
-    for (const [service, cell] of this.#retries) out.sample('weir_retries_total', `service="${escape(service)}"`, cell.value);
+    for (const [service, count] of counters.retries) out.sample('weir_retries_total', `service="${escape(service)}"`, count);
     out.family('weir_retry_budget_exhausted_total', 'counter', 'Retries not made because the service\'s retry budget was spent.');
-    for (const [service, cell] of this.#budgetExhausted) out.sample('weir_retry_budget_exhausted_total', `service="${escape(service)}"`, cell.value);
+    for (const [service, count] of counters.budgetExhausted) out.sample('weir_retry_budget_exhausted_total', `service="${escape(service)}"`, count);
     out.family('weir_rate_limit_decisions_total', 'counter', 'Rate limit decisions, by limit (where it is written) and decision.');
-    for (const [limit, counts] of this.#rateLimits) {
-      out.sample('weir_rate_limit_decisions_total', `limit="${escape(limit)}",decision="allowed"`, counts.allowed);
-      out.sample('weir_rate_limit_decisions_total', `limit="${escape(limit)}",decision="denied"`, counts.denied);
+    for (const [limit, allowed, denied] of counters.rateLimits) {
+      out.sample('weir_rate_limit_decisions_total', `limit="${escape(limit)}",decision="allowed"`, allowed);
+      out.sample('weir_rate_limit_decisions_total', `limit="${escape(limit)}",decision="denied"`, denied);
     }
     out.family('weir_refusals_total', 'counter', 'Requests refused by a firewall rule or rate limit, by the rule as the log names it.');
-    for (const [reason, count] of Object.entries(this.#sources.refusals())) out.sample('weir_refusals_total', `reason="${escape(reason)}"`, count);
+    for (const [reason, count] of counters.refusals) out.sample('weir_refusals_total', `reason="${escape(reason)}"`, count);
+  }
+
+  #renderGroup(out: Exposition, group: GroupMetrics): void {
+    out.family('weir_workers', 'gauge', 'Worker processes running (weir start --workers).');
+    out.sample('weir_workers', '', group.workers);
+    out.family('weir_worker_restarts_total', 'counter', 'Worker processes started to replace one that exited.');
+    out.sample('weir_worker_restarts_total', '', group.restarts);
   }
 
   #renderConfig(out: Exposition): void {
@@ -266,55 +388,150 @@ export class Metrics implements RequestObserver {
     out.sample('weir_config_generation', '', this.#generation);
   }
 
-  async #renderProcess(out: Exposition): Promise<void> {
+  /** This process's own gauges (the event loop delay since the previous call). */
+  async #processData(): Promise<ProcessData> {
     const lag = await eventLoopLag();
-    const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
     const fds = await openFds();
-    out.family('process_cpu_user_seconds_total', 'counter', 'User CPU time spent, in seconds.');
-    out.sample('process_cpu_user_seconds_total', '', cpu.user / 1e6);
-    out.family('process_cpu_system_seconds_total', 'counter', 'System CPU time spent, in seconds.');
-    out.sample('process_cpu_system_seconds_total', '', cpu.system / 1e6);
-    out.family('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, in seconds.');
-    out.sample('process_cpu_seconds_total', '', (cpu.user + cpu.system) / 1e6);
-    out.family('process_start_time_seconds', 'gauge', 'When the process started, in seconds since the epoch.');
-    out.sample('process_start_time_seconds', '', Math.round(this.#startedAt) / 1000);
-    out.family('process_resident_memory_bytes', 'gauge', 'Resident memory size, in bytes.');
-    out.sample('process_resident_memory_bytes', '', memory.rss);
-    if (fds !== undefined) {
-      out.family('process_open_fds', 'gauge', 'Open file descriptors.');
-      out.sample('process_open_fds', '', fds.open);
-      if (fds.max !== undefined) {
-        out.family('process_max_fds', 'gauge', 'The most file descriptors the process may open.');
-        out.sample('process_max_fds', '', fds.max);
-      }
-    }
-    out.family('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size, in bytes.');
-    out.sample('nodejs_heap_size_total_bytes', '', memory.heapTotal);
-    out.family('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap used, in bytes.');
-    out.sample('nodejs_heap_size_used_bytes', '', memory.heapUsed);
-    out.family('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JavaScript objects (buffers among them), in bytes.');
-    out.sample('nodejs_external_memory_bytes', '', memory.external);
-    out.family('nodejs_eventloop_lag_seconds', 'gauge', 'How late a callback queued at scrape time ran, in seconds.');
-    out.sample('nodejs_eventloop_lag_seconds', '', lag);
     const delay = this.#eventLoop;
     // The monitor's figures since the previous scrape. It times the whole
     // interval of its timer, so the timer's own resolution is taken off.
-    const seconds = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns - EVENT_LOOP_RESOLUTION_MS * 1e6) / 1e9 : 0);
-    for (const [name, help, value] of [
-      ['nodejs_eventloop_lag_mean_seconds', 'Mean event loop delay since the last scrape, in seconds.', delay.mean],
-      ['nodejs_eventloop_lag_max_seconds', 'Longest event loop delay since the last scrape, in seconds.', delay.max],
-      ['nodejs_eventloop_lag_p50_seconds', 'Median event loop delay since the last scrape, in seconds.', delay.percentile(50)],
-      ['nodejs_eventloop_lag_p99_seconds', '99th percentile of the event loop delay since the last scrape, in seconds.', delay.percentile(99)],
+    const seconds = (ns: number): number => (delay.count === 0 || !Number.isFinite(ns) ? 0 : Math.max(0, ns - EVENT_LOOP_RESOLUTION_MS * 1e6) / 1e9);
+    const loop = { mean: seconds(delay.mean), max: seconds(delay.max), p50: seconds(delay.percentile(50)), p99: seconds(delay.percentile(99)) };
+    delay.reset();
+    return {
+      residentBytes: memory.rss,
+      heapTotalBytes: memory.heapTotal,
+      heapUsedBytes: memory.heapUsed,
+      externalBytes: memory.external,
+      openFds: fds?.open,
+      maxFds: fds?.max,
+      lag,
+      loop,
+    };
+  }
+
+  /** CPU time and memory: this process's, or a group's summed (event loop figures: the worst process's). */
+  #renderProcess(out: Exposition, counters: CountersData, all: readonly MetricsSnapshot[]): void {
+    const own = all[0]!.process;
+    const processes = all.map((one) => one.process);
+    out.family('process_cpu_user_seconds_total', 'counter', 'User CPU time spent, in seconds.');
+    out.sample('process_cpu_user_seconds_total', '', counters.cpuUserSeconds);
+    out.family('process_cpu_system_seconds_total', 'counter', 'System CPU time spent, in seconds.');
+    out.sample('process_cpu_system_seconds_total', '', counters.cpuSystemSeconds);
+    out.family('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, in seconds.');
+    out.sample('process_cpu_seconds_total', '', counters.cpuUserSeconds + counters.cpuSystemSeconds);
+    out.family('process_start_time_seconds', 'gauge', 'When the process started, in seconds since the epoch.');
+    out.sample('process_start_time_seconds', '', Math.round(this.#startedAt) / 1000);
+    out.family('process_resident_memory_bytes', 'gauge', 'Resident memory size, in bytes.');
+    out.sample('process_resident_memory_bytes', '', sum(processes, (one) => one.residentBytes));
+    if (own.openFds !== undefined) {
+      out.family('process_open_fds', 'gauge', 'Open file descriptors.');
+      out.sample('process_open_fds', '', sum(processes, (one) => one.openFds ?? 0));
+      if (own.maxFds !== undefined) {
+        out.family('process_max_fds', 'gauge', 'The most file descriptors the process may open.');
+        out.sample('process_max_fds', '', own.maxFds);
+      }
+    }
+    out.family('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size, in bytes.');
+    out.sample('nodejs_heap_size_total_bytes', '', sum(processes, (one) => one.heapTotalBytes));
+    out.family('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap used, in bytes.');
+    out.sample('nodejs_heap_size_used_bytes', '', sum(processes, (one) => one.heapUsedBytes));
+    out.family('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JavaScript objects (buffers among them), in bytes.');
+    out.sample('nodejs_external_memory_bytes', '', sum(processes, (one) => one.externalBytes));
+    out.family('nodejs_eventloop_lag_seconds', 'gauge', 'How late a callback queued at scrape time ran, in seconds.');
+    out.sample('nodejs_eventloop_lag_seconds', '', most(processes, (one) => one.lag));
+    for (const [name, help, key] of [
+      ['nodejs_eventloop_lag_mean_seconds', 'Mean event loop delay since the last scrape, in seconds.', 'mean'],
+      ['nodejs_eventloop_lag_max_seconds', 'Longest event loop delay since the last scrape, in seconds.', 'max'],
+      ['nodejs_eventloop_lag_p50_seconds', 'Median event loop delay since the last scrape, in seconds.', 'p50'],
+      ['nodejs_eventloop_lag_p99_seconds', '99th percentile of the event loop delay since the last scrape, in seconds.', 'p99'],
     ] as const) {
       out.family(name, 'gauge', help);
-      out.sample(name, '', delay.count === 0 ? 0 : seconds(value));
+      out.sample(name, '', most(processes, (one) => one.loop[key]));
     }
-    delay.reset();
     out.family('nodejs_version_info', 'gauge', 'The Node.js version weir runs on.');
     const [major, minor, patch] = process.versions.node.split('.');
     out.sample('nodejs_version_info', `version="${process.version}",major="${major}",minor="${minor}",patch="${patch}"`, 1);
   }
+}
+
+function histogramData(histogram: Histogram): HistogramData {
+  return { counts: [...histogram.counts], sum: histogram.sum, count: histogram.count };
+}
+
+function sum<T>(items: readonly T[], value: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += value(item);
+  return total;
+}
+
+function most<T>(items: readonly T[], value: (item: T) => number): number {
+  let highest = 0;
+  for (const item of items) highest = Math.max(highest, value(item));
+  return highest;
+}
+
+/** Several processes' counters as one: the same series added up. */
+export function sumCounters(all: readonly CountersData[]): CountersData {
+  const routes = new Map<string, { counts: number[]; sum: number; count: number; bytes: number; byService: Map<string, Map<number, number>> }>();
+  const upstream = new Map<string, { service: string; backend: string; counts: number[]; sum: number; count: number }>();
+  const retries = new Map<string, number>();
+  const budgetExhausted = new Map<string, number>();
+  const rateLimits = new Map<string, [number, number]>();
+  const refusals = new Map<string, number>();
+  let cpuUserSeconds = 0;
+  let cpuSystemSeconds = 0;
+  const add = (into: number[], from: readonly number[]): void => {
+    for (let i = 0; i < from.length; i++) into[i] = (into[i] ?? 0) + from[i]!;
+  };
+  for (const counters of all) {
+    for (const { route, duration, bytes, byService } of counters.routes) {
+      let entry = routes.get(route);
+      if (!entry) routes.set(route, (entry = { counts: [], sum: 0, count: 0, bytes: 0, byService: new Map() }));
+      add(entry.counts, duration.counts);
+      entry.sum += duration.sum;
+      entry.count += duration.count;
+      entry.bytes += bytes;
+      for (const { service, codes } of byService) {
+        let byCode = entry.byService.get(service);
+        if (!byCode) entry.byService.set(service, (byCode = new Map()));
+        for (const [code, count] of codes) byCode.set(code, (byCode.get(code) ?? 0) + count);
+      }
+    }
+    for (const { service, backend, histogram } of counters.upstream) {
+      const key = `${service}\u0000${backend}`;
+      let entry = upstream.get(key);
+      if (!entry) upstream.set(key, (entry = { service, backend, counts: [], sum: 0, count: 0 }));
+      add(entry.counts, histogram.counts);
+      entry.sum += histogram.sum;
+      entry.count += histogram.count;
+    }
+    for (const [service, count] of counters.retries) retries.set(service, (retries.get(service) ?? 0) + count);
+    for (const [service, count] of counters.budgetExhausted) budgetExhausted.set(service, (budgetExhausted.get(service) ?? 0) + count);
+    for (const [limit, allowed, denied] of counters.rateLimits) {
+      const entry = rateLimits.get(limit) ?? [0, 0];
+      rateLimits.set(limit, [entry[0] + allowed, entry[1] + denied]);
+    }
+    for (const [reason, count] of counters.refusals) refusals.set(reason, (refusals.get(reason) ?? 0) + count);
+    cpuUserSeconds += counters.cpuUserSeconds;
+    cpuSystemSeconds += counters.cpuSystemSeconds;
+  }
+  return {
+    routes: [...routes].map(([route, entry]) => ({
+      route,
+      duration: { counts: entry.counts, sum: entry.sum, count: entry.count },
+      bytes: entry.bytes,
+      byService: [...entry.byService].map(([service, codes]) => ({ service, codes: [...codes] })),
+    })),
+    upstream: [...upstream.values()].map(({ service, backend, counts, sum, count }) => ({ service, backend, histogram: { counts, sum, count } })),
+    retries: [...retries],
+    budgetExhausted: [...budgetExhausted],
+    rateLimits: [...rateLimits].map(([limit, [allowed, denied]]) => [limit, allowed, denied] as const),
+    refusals: [...refusals],
+    cpuUserSeconds,
+    cpuSystemSeconds,
+  };
 }
 
 /** How long, in ms, the request spent at its backend: record.upstreamMs once the forwarding phase fills it in, the whole duration until then. */
@@ -353,11 +570,11 @@ class Exposition {
     this.#lines.push(labels === '' ? `${name} ${formatValue(value)}` : `${name}{${labels}} ${formatValue(value)}`);
   }
 
-  histogram(name: string, labels: string, histogram: Histogram): void {
+  histogram(name: string, labels: string, histogram: HistogramData): void {
     const prefix = labels === '' ? '' : `${labels},`;
     let cumulative = 0;
-    histogram.bounds.forEach((bound, i) => {
-      cumulative += histogram.counts[i]!;
+    DURATION_BUCKETS.forEach((bound, i) => {
+      cumulative += histogram.counts[i] ?? 0;
       this.#lines.push(`${name}_bucket{${prefix}le="${bound}"} ${cumulative}`);
     });
     this.#lines.push(`${name}_bucket{${prefix}le="+Inf"} ${histogram.count}`);

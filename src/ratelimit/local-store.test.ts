@@ -51,4 +51,20 @@ describe('the local bucket store', () => {
     for (let i = 0; i < 20_000; i++) store.take(`key ${i}`, 0);
     assert.equal(store.size, 1_000);
   });
+
+  it('counts the tokens it gives out when asked to, and takes other processes\' tokens as a debt that refilling pays back', () => {
+    const store = new LocalBucketStore(10, 5, { countTakes: true });
+    for (let i = 0; i < 7; i++) store.take('a', 0);
+    store.take('b', 0);
+    assert.deepEqual([...store.takeCounts()], [['a', 5], ['b', 1]], 'only what was allowed is counted');
+    assert.deepEqual([...store.takeCounts()], [], 'each count is handed out once');
+    // Another worker took 3 of "a" meanwhile: 0 - 3 tokens, 400 ms of refill before the next passes.
+    store.debit('a', 3, 0);
+    assert.equal(store.take('a', 300).allowed, false);
+    assert.equal(store.take('a', 400).allowed, true);
+    // A key this process never saw starts full, less the debit.
+    store.debit('c', 5, 0);
+    assert.equal(store.take('c', 0).allowed, false);
+    assert.equal(store.take('c', 100).allowed, true);
+  });
 });

@@ -8,6 +8,11 @@ const MIN_INSERTS_BETWEEN_SWEEPS = 1_024;
 
 export interface LocalStoreOptions {
   maxBuckets?: number;
+  /**
+   * Counts the tokens taken per key until takeCounts() collects them, for a
+   * worker group whose workers share each limit (see RateLimitStores).
+   */
+  countTakes?: boolean;
 }
 
 /**
@@ -30,11 +35,14 @@ export class LocalBucketStore {
   // the least recently used bucket first, where eviction finds it in O(1).
   readonly #buckets = new Map<string, Take>();
   #insertsUntilSweep = MIN_INSERTS_BETWEEN_SWEEPS;
+  /** Tokens taken per key since the last takeCounts(); undefined unless countTakes. */
+  #taken: Map<string, number> | undefined;
 
   constructor(ratePerSecond: number, burst: number, options: LocalStoreOptions = {}) {
     this.ratePerSecond = ratePerSecond;
     this.burst = burst;
     this.#maxBuckets = Math.max(1, options.maxBuckets ?? DEFAULT_MAX_BUCKETS);
+    if (options.countTakes) this.#taken = new Map();
   }
 
   /** Buckets held now. */
@@ -49,7 +57,36 @@ export class LocalBucketStore {
     if (bucket) this.#buckets.delete(key);
     else this.#makeRoom(now);
     this.#buckets.set(key, result);
+    if (this.#taken !== undefined && result.allowed) this.#taken.set(key, (this.#taken.get(key) ?? 0) + 1);
     return result;
+  }
+
+  /** The tokens taken per key since the last call (with countTakes), and starts counting anew. */
+  takeCounts(): Map<string, number> {
+    const taken = this.#taken ?? new Map<string, number>();
+    if (this.#taken !== undefined) this.#taken = new Map();
+    return taken;
+  }
+
+  /**
+   * Takes `tokens` that another process took for `key` at about `now`: the
+   * bucket may go below zero, a debt that refilling pays back before the
+   * next request passes, so that the processes together allow one limit.
+   */
+  debit(key: string, tokens: number, now: number): void {
+    const bucket = this.#buckets.get(key);
+    let level = this.burst;
+    let updatedAt = now;
+    if (bucket) {
+      const elapsed = now - bucket.updatedAt;
+      if (elapsed > 0) level = Math.min(this.burst, bucket.tokens + (elapsed * this.ratePerSecond) / 1_000);
+      else {
+        level = bucket.tokens;
+        updatedAt = bucket.updatedAt;
+      }
+      this.#buckets.delete(key);
+    } else this.#makeRoom(now);
+    this.#buckets.set(key, { tokens: level - tokens, updatedAt, allowed: true, retryAfterMs: 0 });
   }
 
   /** Drops every bucket that is full again at `now`; returns how many were dropped. */

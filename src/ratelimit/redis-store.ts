@@ -83,12 +83,14 @@ export class RedisConnection {
   #startTimer: NodeJS.Timeout | undefined;
   #probeAt = 0;
 
-  constructor(url: string, log: Logger) {
+  /** `connect: false` makes one that never connects, closed from the start: for a process that only compiles configs (a worker group's primary). */
+  constructor(url: string, log: Logger, options: { connect?: boolean } = {}) {
     this.url = url;
     this.#label = redactUrl(url);
     this.#log = log;
     this.#started = new Promise<void>((resolve) => (this.#resolveStarted = resolve));
-    void this.#open();
+    if (options.connect === false) this.#settle('closed');
+    else void this.#open();
   }
 
   /** Loads ioredis (once per process: later imports are the cached module) and connects. */

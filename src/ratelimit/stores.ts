@@ -8,6 +8,20 @@ const SWEEP_INTERVAL_MS = 10_000;
 
 export type RedisRateLimitConfig = RateLimitConfig & { store: { kind: 'redis'; url: string } };
 
+export interface RateLimitStoresOptions extends LocalStoreOptions {
+  /** false: Redis clients are made closed and never connect, for a process that compiles configs but serves nothing (a worker group's primary). */
+  connectRedis?: boolean;
+}
+
+/** The tokens one process took from one local limit's buckets lately, by key: what the workers of a group tell each other. */
+export interface RateCounts {
+  readonly limit: string;
+  /** The limit's rate and burst: counts from buckets of another size are not the same buckets, and are ignored. */
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly taken: ReadonlyArray<readonly [key: string, tokens: number]>;
+}
+
 /**
  * Where the buckets of every rate limit live, for the life of one weir
  * instance (like the BackendRegistry): a reload asks again and gets the same
@@ -20,10 +34,13 @@ export class RateLimitStores {
   readonly #locals = new Map<string, LocalBucketStore>();
   readonly #connections = new Map<string, RedisConnection>();
   readonly #localOptions: LocalStoreOptions;
+  readonly #connectRedis: boolean;
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor(options: LocalStoreOptions = {}) {
-    this.#localOptions = options;
+  constructor(options: RateLimitStoresOptions = {}) {
+    const { connectRedis = true, ...local } = options;
+    this.#localOptions = local;
+    this.#connectRedis = connectRedis;
     this.#sweeper = setInterval(() => this.sweep(performance.now()), SWEEP_INTERVAL_MS);
     // The sweep is housekeeping: it must not keep a host program alive.
     this.#sweeper.unref();
@@ -43,7 +60,7 @@ export class RateLimitStores {
   redis(config: RedisRateLimitConfig, log: Logger): RedisBucketStore {
     let connection = this.#connections.get(config.store.url);
     if (!connection) {
-      connection = new RedisConnection(config.store.url, log);
+      connection = new RedisConnection(config.store.url, log, { connect: this.#connectRedis });
       this.#connections.set(config.store.url, connection);
     }
     return new RedisBucketStore(connection, config.id, this.local(config));
@@ -66,6 +83,33 @@ export class RateLimitStores {
       if (urls.has(url)) continue;
       this.#connections.delete(url);
       void connection.close();
+    }
+  }
+
+  /**
+   * Worker groups (with countTakes): the tokens taken from each local limit
+   * since the last call, for the other workers. Limits nothing was taken
+   * from are left out.
+   */
+  takeCounts(): RateCounts[] {
+    const counts: RateCounts[] = [];
+    for (const [limit, store] of this.#locals) {
+      const taken = store.takeCounts();
+      if (taken.size > 0) counts.push({ limit, ratePerSecond: store.ratePerSecond, burst: store.burst, taken: [...taken] });
+    }
+    return counts;
+  }
+
+  /**
+   * Takes from this process's buckets the tokens that other workers took
+   * (their takeCounts()), so that every worker's buckets count the whole
+   * group's requests: one limit for the group, with no message per request.
+   */
+  debit(counts: readonly RateCounts[], now: number): void {
+    for (const { limit, ratePerSecond, burst, taken } of counts) {
+      const store = this.#locals.get(limit);
+      if (!store || store.ratePerSecond !== ratePerSecond || store.burst !== burst) continue;
+      for (const [key, tokens] of taken) store.debit(key, tokens, now);
     }
   }
 

@@ -46,6 +46,8 @@ export interface ListenOptions {
   proxyProtocol?: boolean;
   /** How long a connection may take to send its whole PROXY header (default 5000). */
   proxyHeaderTimeoutMs?: number;
+  /** Bind with SO_REUSEPORT: each worker of a group (`weir start --workers`) has a socket of its own on the same port, and the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 const proxySources = new WeakMap<Socket, ProxySource>();
@@ -137,7 +139,7 @@ export async function listenHttp(
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
-    server.listen(listen.port, listen.host, () => {
+    server.listen({ port: listen.port, host: listen.host, reusePort: options.reusePort === true }, () => {
       server.off('error', onError);
       // Only now: a failure to listen is the caller's to report, once.
       server.on('error', (error) => log.error({ err: error }, `listener error: ${error.message}`));

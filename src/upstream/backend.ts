@@ -53,6 +53,46 @@ export interface HealthChange {
   readonly to: HealthState;
 }
 
+/**
+ * Where a backend's state is decided when it is not decided in this process:
+ * in a worker of a group (`weir start --workers`), the primary owns every
+ * backend's state, and a worker's backends are replicas of it (mirror()).
+ * Passive health reports what requests saw to the owner instead of ejecting.
+ */
+export interface RemoteStateOwner {
+  /** A request to the backend failed, as passive health counts failures. */
+  passiveFailure(backend: Backend, detail: string): void;
+  /** A request to the backend succeeded after one or more failed. */
+  passiveSuccess(backend: Backend): void;
+}
+
+/** How a backend is created: with the owner of its state when that is elsewhere, and who to tell of each change. */
+export interface BackendHooks {
+  /** Set on a replica: its state comes from mirror(), and passive health reports to this owner. */
+  readonly owner?: RemoteStateOwner | undefined;
+  /** Called after every change of state or settings (from the one place changes are recorded). */
+  readonly onChange?: ((backend: Backend) => void) | undefined;
+}
+
+/**
+ * A backend's state as its owner holds it, as plain data for another
+ * process: what active checks say, the ejection, the operator's drain. Times
+ * are Date.now() milliseconds (a performance.now() is only good in one process).
+ */
+export interface BackendStateSnapshot {
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  readonly health: HealthState;
+  readonly healthReason: string;
+  /** Until when it is ejected, Date.now() ms; 0: not ejected. */
+  readonly ejectedUntil: number;
+  readonly ejectionReason: string;
+  readonly ejections: number;
+  readonly drained: boolean;
+  readonly drainReason: string;
+}
+
 /** How many state changes a backend remembers, for the admin API. */
 const HISTORY_LENGTH = 10;
 
@@ -87,6 +127,9 @@ export class Backend {
   /** Requests sent to this backend whose response has not finished. */
   inflight = 0;
   readonly latency = new PeakEwma();
+  /** Set on a replica (a worker's backend): the owner of its state, see RemoteStateOwner. */
+  readonly owner: RemoteStateOwner | undefined;
+  readonly #onChange: ((backend: Backend) => void) | undefined;
 
   // Settings from the config (configure()).
   #weight = 1;
@@ -117,9 +160,11 @@ export class Backend {
   #since = Date.now();
   readonly #history: StateChange[] = [];
 
-  constructor(service: string, address: Address) {
+  constructor(service: string, address: Address, hooks: BackendHooks = {}) {
     this.service = service;
     this.address = address;
+    this.owner = hooks.owner;
+    this.#onChange = hooks.onChange;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     this.label = `${host}:${address.port}`;
     this.origin = `http://${this.label}`;
@@ -376,6 +421,42 @@ export class Backend {
     this.#changed(before, now);
   }
 
+  // ---- Another process's view: the owner's snapshot, a replica's mirror ----
+
+  /** Its state as plain data, for the replicas in other processes. */
+  snapshot(): BackendStateSnapshot {
+    return {
+      service: this.service,
+      host: this.address.host,
+      port: this.address.port,
+      health: this.#health,
+      healthReason: this.#healthReason,
+      ejectedUntil: this.#ejectedUntil === 0 ? 0 : performance.timeOrigin + this.#ejectedUntil,
+      ejectionReason: this.#ejectionReason,
+      ejections: this.#ejections,
+      drained: this.#drained,
+      drainReason: this.#drainReason,
+    };
+  }
+
+  /**
+   * Takes the owner's state (a replica: see RemoteStateOwner), recorded like
+   * any change here: history, slow start, the services' candidate lists. An
+   * ejection that has run out by now is taken as over.
+   */
+  mirror(state: BackendStateSnapshot, now = performance.now()): void {
+    const before = this.stateAt(now);
+    const until = state.ejectedUntil === 0 ? 0 : state.ejectedUntil - performance.timeOrigin;
+    this.#health = state.health;
+    this.#healthReason = state.healthReason;
+    this.#ejectedUntil = until > now ? until : 0;
+    this.#ejectionReason = state.ejectionReason;
+    this.#ejections = state.ejections;
+    this.#drained = state.drained;
+    this.#drainReason = state.drainReason;
+    this.#changed(before, now);
+  }
+
   // ---- The one place a change is recorded ----
 
   #derive(ejected: boolean): BackendState {
@@ -398,5 +479,6 @@ export class Backend {
       if (this.#history.length > HISTORY_LENGTH) this.#history.shift();
     }
     availabilityEpoch++;
+    this.#onChange?.(this);
   }
 }

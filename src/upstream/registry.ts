@@ -1,5 +1,5 @@
 import type { Address } from '../config/types.ts';
-import { Backend } from './backend.ts';
+import { Backend, type BackendHooks } from './backend.ts';
 
 function keyOf(service: string, address: Address): string {
   return `${service}\u0000${address.host}\u0000${address.port}`;
@@ -23,13 +23,22 @@ export class BackendRegistry {
    * by the next lookup of the same server).
    */
   readonly #pending = new Map<string, Backend>();
+  readonly #hooks: BackendHooks;
+
+  /**
+   * `hooks` go to every backend it makes: in a worker group's primary, who
+   * to tell of changes; in a worker, the primary as the owner of their state.
+   */
+  constructor(hooks: BackendHooks = {}) {
+    this.#hooks = hooks;
+  }
 
   /** The live backend for this service and address, or a new one that is not registered until adopt(). */
   lookup(service: string, address: Address): Backend {
     const key = keyOf(service, address);
     const known = this.#live.get(key) ?? this.#pending.get(key);
     if (known) return known;
-    const backend = new Backend(service, address);
+    const backend = new Backend(service, address, this.#hooks);
     this.#pending.set(key, backend);
     return backend;
   }

@@ -99,4 +99,44 @@ describe('passive health', () => {
     for (const backend of backends) fail(passive, backend, 3, 0);
     assert.deepEqual(backends.map((backend) => backend.stateAt(0)), ['ejected', 'ejected']);
   });
+
+  it('a replica (a worker\'s backend) reports to the owner of its state instead of ejecting: each failure, and the first success after failures', () => {
+    const reports: string[] = [];
+    const owner = {
+      passiveFailure: (backend: Backend, detail: string) => reports.push(`failed ${backend.label}: ${detail}`),
+      passiveSuccess: (backend: Backend) => reports.push(`succeeded ${backend.label}`),
+    };
+    const backends = [new Backend('svc', { host: '127.0.0.1', port: 9000 }, { owner }), new Backend('svc', { host: '127.0.0.1', port: 9001 }, { owner })];
+    const passive = new PassiveHealth('svc', backends, CONFIG, pino({ enabled: false }));
+    const b = backends[0]!;
+    passive.succeeded(b);
+    assert.deepEqual(reports, [], 'a success with no failure before it is not news');
+    fail(passive, b, 5, 0);
+    assert.equal(b.stateAt(0), 'unchecked', 'the owner decides, not the replica');
+    passive.succeeded(b);
+    passive.succeeded(b);
+    assert.deepEqual(reports, [...Array(5).fill('failed 127.0.0.1:9000: answered 500'), 'succeeded 127.0.0.1:9000']);
+  });
+
+  it('the owner\'s state reaches a replica whole: health, ejection (by the wall clock), drain', () => {
+    const owner = new Backend('svc', { host: '127.0.0.1', port: 9000 });
+    const replica = new Backend('svc', { host: '127.0.0.1', port: 9000 }, { owner: { passiveFailure() {}, passiveSuccess() {} } });
+    const now = performance.now();
+    owner.recordCheck(true, 'GET /healthcheck answered 200', { healthyThreshold: 1, unhealthyThreshold: 1 }, now);
+    owner.eject(now + 60_000, 'ejected for 60000ms', now);
+    replica.mirror(owner.snapshot(), now);
+    assert.equal(replica.stateAt(now), 'ejected');
+    assert.equal(replica.reasonAt(now), 'ejected for 60000ms');
+    assert.ok(Math.abs(replica.ejectedUntil - (now + 60_000)) < 1);
+    assert.equal(replica.ejections, 1);
+    owner.endEjection('an active check passed', now);
+    owner.drain('drained by an operator (admin API)', now);
+    replica.mirror(owner.snapshot(), now);
+    assert.equal(replica.stateAt(now), 'draining');
+    assert.equal(replica.health, 'up');
+    owner.enable('enabled', now);
+    replica.mirror(owner.snapshot(), now);
+    assert.equal(replica.stateAt(now), 'up');
+    assert.deepEqual(replica.history.map((change) => change.state), ['ejected', 'draining', 'up']);
+  });
 });

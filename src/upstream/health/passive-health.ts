@@ -8,7 +8,9 @@ import type { Backend } from '../backend.ts';
  * again, but never so many that more than `maxEjectedPercent` of the service
  * is out. It comes back when its time is up or an active check passes.
  * The streak and the ejection count live on the Backend (they outlive a
- * reload); this class only decides, and the Backend records.
+ * reload); this class only decides, and the Backend records. A replica's
+ * (a worker's backend, see RemoteStateOwner) failures go to the owner of its
+ * state, the primary, whose PassiveHealth decides for the whole group.
  */
 export class PassiveHealth {
   readonly #service: string;
@@ -24,10 +26,23 @@ export class PassiveHealth {
   }
 
   succeeded(backend: Backend): void {
+    if (backend.owner) {
+      // A replica tells its owner only of the first success after failures: nothing per request otherwise.
+      if (backend.failureStreak === 0) return;
+      backend.recordSuccess();
+      backend.owner.passiveSuccess(backend);
+      return;
+    }
     backend.recordSuccess();
   }
 
   failed(backend: Backend, detail: string, now: number): void {
+    if (backend.owner) {
+      // A replica's state is decided by its owner (a worker group's primary), which counts every worker's failures.
+      backend.recordFailure();
+      backend.owner.passiveFailure(backend, detail);
+      return;
+    }
     const { consecutiveFailures, maxEjectedPercent, baseEjectionMs, maxEjectionMs } = this.#config;
     const streak = backend.recordFailure();
     if (streak < consecutiveFailures || backend.isEjected(now)) return;
