@@ -3,7 +3,6 @@ import { backendControls, type AdminContext, type ReloadOutcome } from './admin/
 import { RecentRefusals } from './admin/recent-refusals.ts';
 import { RouteStats } from './admin/route-stats.ts';
 import { startAdmin, type AdminServer } from './admin/server.ts';
-import { loadConfigFile, loadConfigObject } from './config/load.ts';
 import { ConfigError, formatConfigIssue, type Address, type WeirConfig } from './config/types.ts';
 import { AccessLogSlot } from './observe/access-log.ts';
 import { Metrics } from './observe/metrics.ts';
@@ -383,6 +382,10 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
 
 /** The config, and its text as written, for the admin API's GET /api/config (environment variables not filled in). */
 export async function loadConfig(config: WeirOptions['config']): Promise<LoadedConfig> {
+  // Loaded on first use: a worker of a group gets its config already
+  // validated from the primary and never needs the YAML parser or the
+  // schema, which are some 30 MiB of its resident memory.
+  const { loadConfigFile, loadConfigObject } = await import('./config/load.ts');
   if (typeof config !== 'string') return { config: loadConfigObject(config), text: JSON.stringify(config, null, 2) };
   const loaded = await loadConfigFile(config);
   const text = await readFile(config, 'utf8').catch(() => '');

@@ -153,11 +153,9 @@ describe('appendForwardingHeaders', () => {
 });
 
 describe('responseHeadersForClient', () => {
-  const buffers = (flat: string[]): Buffer[] => flat.map((s) => Buffer.from(s, 'latin1'));
-
   it('drops hop-by-hop headers and those Connection names, and appends Via to the backend\'s', () => {
     const headers = responseHeadersForClient(
-      buffers([
+      [
         'Content-Type', 'text/plain',
         'Connection', 'keep-alive, X-Backend-Hop',
         'Keep-Alive', 'timeout=5',
@@ -168,7 +166,7 @@ describe('responseHeadersForClient', () => {
         'Set-Cookie', 'a=1',
         'Set-Cookie', 'b=2',
         'Caf\u00e9', 'latin1 \u00e9',
-      ]),
+      ],
     );
     assert.deepEqual(pairs(headers), [
       ['Content-Type', 'text/plain'],
@@ -179,8 +177,13 @@ describe('responseHeadersForClient', () => {
     ]);
   });
 
+  it('keeps what a plain Connection: keep-alive or close does not name', () => {
+    assert.deepEqual(pairs(responseHeadersForClient(['Connection', 'Keep-Alive', 'Keep-Alive', 'timeout=5', 'X-A', '1'])), [['X-A', '1'], ['via', '1.1 weir']]);
+    assert.deepEqual(pairs(responseHeadersForClient(['Connection', 'close', 'X-A', '1'])), [['X-A', '1'], ['via', '1.1 weir']]);
+  });
+
   it('adds its own Via when the backend sent none', () => {
-    assert.deepEqual(pairs(responseHeadersForClient(buffers(['Content-Length', '0']))), [
+    assert.deepEqual(pairs(responseHeadersForClient(['Content-Length', '0'])), [
       ['Content-Length', '0'],
       ['via', '1.1 weir'],
     ]);

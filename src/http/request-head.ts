@@ -97,23 +97,23 @@ export function appendForwardingHeaders(head: ClientRequestHead, raw: readonly s
 
 /**
  * The backend's response headers as the client receives them: hop-by-hop
- * ones removed and Via added. The upstream client hands them over as raw Buffers.
+ * ones removed and Via added, from the name/value strings the upstream
+ * client hands over.
  */
-export function responseHeadersForClient(raw: readonly Buffer[]): string[] {
+export function responseHeadersForClient(raw: readonly string[]): string[] {
   const headers: string[] = [];
   let via = '';
-  const connectionValues: string[] = [];
+  let connectionValues: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
-      connectionValues.push(raw[i + 1]!.toString('latin1'));
-    }
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === 'connection' && !namesOnlyHopByHop(raw[i + 1]!)) (connectionValues ??= []).push(raw[i + 1]!);
   }
-  const listed = connectionTokens(connectionValues);
+  const listed = connectionValues && connectionTokens(connectionValues);
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = raw[i]!;
     const lower = name.toLowerCase();
     if (isHopByHop(lower) || listed?.has(lower)) continue;
-    const value = raw[i + 1]!.toString('latin1');
+    const value = raw[i + 1]!;
     if (lower === 'via') {
       via = via ? `${via}, ${value}` : value;
       continue;
@@ -122,4 +122,10 @@ export function responseHeadersForClient(raw: readonly Buffer[]): string[] {
   }
   headers.push('via', via ? `${via}, ${VIA}` : VIA);
   return headers;
+}
+
+/** "keep-alive" or "close", what nearly every backend sends: it names no header beyond the hop-by-hop ones. */
+function namesOnlyHopByHop(connection: string): boolean {
+  const lower = connection.length <= 10 ? connection.toLowerCase() : '';
+  return lower === 'keep-alive' || lower === 'close';
 }

@@ -166,7 +166,7 @@ export class Forwarding implements AttemptListener {
   // What the attempt reports (AttemptListener).
 
   /** response head */
-  head(status: number, statusText: string, rawHeaders: Buffer[]): boolean {
+  head(status: number, statusText: string, rawHeaders: string[]): boolean {
     const backend = this.#current!.backend;
     const service = this.#service;
     const now = performance.now();
@@ -200,16 +200,16 @@ export class Forwarding implements AttemptListener {
     if (this.#current) this.#record.upstreamMs = performance.now() - this.#current.started;
   }
 
-  complete(trailers: Buffer[] | null): void {
+  complete(trailers: string[] | null): void {
     this.#markUpstreamTime();
     const pairs: Array<[string, string]> = [];
-    if (trailers) for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')]);
+    if (trailers) for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
     this.#answer.end(undefined, pairs);
     this.#finish();
   }
 
   /** A 101: the client's connection and the backend's become one tunnel until either side closes. */
-  upgraded(rawHeaders: Buffer[], upstream: Duplex): void {
+  upgraded(rawHeaders: string[], upstream: Duplex): void {
     this.#markUpstreamTime();
     const attempt = this.#current!;
     this.#service.passiveHealth?.succeeded(attempt.backend);
@@ -312,9 +312,9 @@ function socketOf(answer: ClientAnswer): Duplex | undefined {
   return 'socket' in answer ? (answer as { socket: Duplex }).socket : undefined;
 }
 
-function headerValue(raw: Buffer[], lowerName: string): string | undefined {
+function headerValue(raw: string[], lowerName: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toString('latin1').toLowerCase() === lowerName) return raw[i + 1]!.toString('latin1');
+    if (raw[i]!.toLowerCase() === lowerName) return raw[i + 1]!;
   }
   return undefined;
 }

@@ -13,12 +13,12 @@ import type { Transport } from './transport.ts';
 /** What the caller hears of an attempt. Exactly one of complete, upgraded or failed ends it. */
 export interface AttemptListener {
   /** The response head (1xx excluded). Return false to give the attempt up: the caller retries elsewhere. */
-  head(status: number, statusText: string, rawHeaders: Buffer[]): boolean;
+  head(status: number, statusText: string, rawHeaders: string[]): boolean;
   /** A piece of the response body; return false to pause until attempt.resume(). */
   data(chunk: Buffer): boolean;
-  complete(trailers: Buffer[] | null): void;
+  complete(trailers: string[] | null): void;
   /** The backend answered 101 to an Upgrade request; `socket` now carries the other protocol. */
-  upgraded(rawHeaders: Buffer[], socket: Duplex): void;
+  upgraded(rawHeaders: string[], socket: Duplex): void;
   failed(error: unknown): void;
   /** The backend is free of this attempt (its in-flight count went down): a queued request may take its place. */
   released(): void;
@@ -111,7 +111,7 @@ export class Attempt implements ExchangeHandler {
 
   // The exchange's events (ExchangeHandler). Only the pool calls these.
 
-  onHead(statusCode: number, statusText: string, rawHeaders: Buffer[]): boolean {
+  onHead(statusCode: number, statusText: string, rawHeaders: string[]): boolean {
     clearTimeout(this.#headersTimer);
     const now = performance.now();
     this.backend.latency.observe(now - this.started, now);
@@ -124,12 +124,12 @@ export class Attempt implements ExchangeHandler {
     return this.#listener.data(chunk);
   }
 
-  onComplete(trailers: Buffer[] | null): void {
+  onComplete(trailers: string[] | null): void {
     this.#release();
     if (!this.#gaveUp) this.#listener.complete(trailers);
   }
 
-  onUpgrade(_statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
+  onUpgrade(_statusCode: number, rawHeaders: string[], socket: Duplex): void {
     clearTimeout(this.#headersTimer);
     const now = performance.now();
     this.backend.latency.observe(now - this.started, now);

@@ -13,12 +13,12 @@ import { ResponseParser, type ResponseEvents, type ResponseHead } from './respon
 /** What the caller hears of an exchange. Exactly one of onComplete, onUpgrade or onError ends it. */
 export interface ExchangeHandler {
   /** The final response head. Return false to give the exchange up (the caller then aborts it). */
-  onHead(status: number, statusText: string, rawHeaders: Buffer[]): boolean;
+  onHead(status: number, statusText: string, rawHeaders: string[]): boolean;
   /** A piece of the body; return false to pause reading until resume(). */
   onData(chunk: Buffer): boolean;
-  onComplete(trailers: Buffer[] | null): void;
+  onComplete(trailers: string[] | null): void;
   /** A 101: the socket now carries the other protocol and belongs to the caller. */
-  onUpgrade(status: number, rawHeaders: Buffer[], socket: Duplex): void;
+  onUpgrade(status: number, rawHeaders: string[], socket: Duplex): void;
   onError(error: Error): void;
 }
 
@@ -40,7 +40,8 @@ export class UpstreamError extends Error {
 export interface Exchange {
   readonly method: string;
   readonly upgrade: boolean;
-  readonly head: Buffer;
+  /** The request head, latin1. */
+  readonly head: string;
   readonly framing: BodyFraming;
   readonly body: Readable | null;
   readonly handler: ExchangeHandler;
@@ -90,7 +91,7 @@ export class UpstreamConnection implements ResponseEvents {
   #detachBody: (() => void) | undefined;
   /** Set by the parser's onComplete, acted on once execute() returns. */
   #completed = false;
-  #trailers: Buffer[] | null = null;
+  #trailers: string[] | null = null;
   #head: ResponseHead | undefined;
 
   constructor(target: ConnectTarget, owner: ConnectionOwner) {
@@ -155,7 +156,7 @@ export class UpstreamConnection implements ResponseEvents {
 
   #write(exchange: Exchange): void {
     const socket = this.#socket;
-    socket.write(exchange.head);
+    socket.write(exchange.head, 'latin1');
     const body = exchange.body;
     if (body === null || exchange.framing.kind === 'none') {
       this.#bodySent = true;
@@ -264,7 +265,7 @@ export class UpstreamConnection implements ResponseEvents {
     if (!exchange.handler.onData(chunk)) this.#socket.pause();
   }
 
-  onComplete(trailers: Buffer[] | null): void {
+  onComplete(trailers: string[] | null): void {
     this.#completed = true;
     this.#trailers = trailers;
   }

@@ -1,5 +1,6 @@
 // A request as bytes on a backend connection: the head written as one
-// buffer (one write, one packet for a request without a body), then the
+// latin1 string (one write, one packet for a request without a body; Node
+// encodes it straight into the socket, with no Buffer in between), then the
 // body framed as the client's was: with its Content-Length as sent, or
 // chunked when the client streamed it without one.
 
@@ -38,7 +39,7 @@ const UNSAFE_TARGET = /[\s\0]/;
  * backend's host:port, sent when the client's request had no Host.
  * Throws UnwritableRequest for what cannot be written safely.
  */
-export function requestHead(request: RequestToWrite, defaultHost: string): { head: Buffer; framing: BodyFraming } {
+export function requestHead(request: RequestToWrite, defaultHost: string): { head: string; framing: BodyFraming } {
   const { method, target, headers } = request;
   if (!TOKEN.test(method)) throw new UnwritableRequest(`invalid method ${JSON.stringify(method)}`);
   if (target.length === 0 || UNSAFE_TARGET.test(target)) throw new UnwritableRequest('invalid request target');
@@ -78,7 +79,7 @@ export function requestHead(request: RequestToWrite, defaultHost: string): { hea
     text += `connection: upgrade\r\nupgrade: ${request.upgrade}\r\n`;
   }
   text += '\r\n';
-  return { head: Buffer.from(text, 'latin1'), framing };
+  return { head: text, framing };
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');

@@ -40,9 +40,9 @@ export interface Recorded {
   idleBeforeLastPiece: boolean;
 }
 
-function pairs(raw: readonly Buffer[]): [string, string][] {
+function pairs(raw: readonly string[]): [string, string][] {
   const result: [string, string][] = [];
-  for (let i = 0; i < raw.length; i += 2) result.push([raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1')]);
+  for (let i = 0; i < raw.length; i += 2) result.push([raw[i]!, raw[i + 1]!]);
   return result;
 }
 

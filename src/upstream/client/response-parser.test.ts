@@ -109,14 +109,13 @@ describe('the response parser: header fields', () => {
     assert.deepEqual(recorded.heads[0]!.headers, [['X-Mixed-CASE', 'v'], ['Empty', ''], ['Inner', 'spaced  out'], ['Latin', '\xe9t\xe9'], ['Content-Length', '0']]);
   });
 
-  it('hands the head over as views into the piece it came in', () => {
+  it('hands the head over as latin1 strings, byte for byte (obs-text included)', () => {
     let head: ResponseHead | undefined;
     const parser = new ResponseParser({ onHead: (h) => { head = h; }, onBody: () => {}, onComplete: () => {} });
     parser.start('GET', false);
-    const chunk = Buffer.from(OK_5);
+    const chunk = Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nX-Name: caf'), Buffer.from([0xe9]), Buffer.from('\r\nContent-Length: 0\r\n\r\n')]);
     assert.equal(parser.execute(chunk), chunk.length);
-    assert.equal(head!.rawHeaders[1]!.buffer, chunk.buffer);
-    assert.equal(head!.rawHeaders[1]!.byteOffset, chunk.byteOffset + OK_5.indexOf('5'));
+    assert.deepEqual(head!.rawHeaders, ['X-Name', 'caf\u00e9', 'Content-Length', '0']);
   });
 
   it('refuses a folded line (obs-fold), also as the first field', () => {

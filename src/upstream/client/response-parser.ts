@@ -41,10 +41,10 @@ export interface ResponseHead {
   statusText: string;
   /**
    * name, value, name, value… as received (names not lower-cased), values
-   * with surrounding OWS trimmed. They are views into the pieces given to
-   * execute(), like the body.
+   * with surrounding OWS trimmed, as latin1 strings: the form Node's HTTP
+   * server writes, made once, with no Buffer object per field.
    */
-  rawHeaders: Buffer[];
+  rawHeaders: string[];
   /** 0 for HTTP/1.0, 1 for HTTP/1.1 */
   minorVersion: number;
   /** Whether the connection may carry another request after this response is read to its end (HTTP/1.1 without Connection: close; HTTP/1.0 only with Connection: keep-alive; never for a close-delimited body; never for a 101). */
@@ -63,8 +63,8 @@ export interface ResponseEvents {
   onHead(head: ResponseHead): void;
   /** A piece of the body: a subarray of the chunk given to execute(). */
   onBody(chunk: Buffer): void;
-  /** The response is complete. trailers: raw name/value Buffers of a chunked body's trailer section, or null when there were none. */
-  onComplete(trailers: Buffer[] | null): void;
+  /** The response is complete. trailers: name/value strings of a chunked body's trailer section, or null when there were none. */
+  onComplete(trailers: string[] | null): void;
 }
 
 export class ResponseParseError extends Error {
@@ -159,7 +159,7 @@ export class ResponseParser {
   #status = 0;
   #statusText = '';
   #minorVersion = 1;
-  #fields: Buffer[] = [];
+  #fields: string[] = [];
   #contentLength = -1;
   #sawContentLength = false;
   #contentLengthError: string | undefined;
@@ -172,7 +172,7 @@ export class ResponseParser {
   // The body being read.
   /** Bytes left of the Content-Length body or of the current chunk. */
   #remaining = 0;
-  #trailers: Buffer[] | null = null;
+  #trailers: string[] | null = null;
 
   constructor(events: ResponseEvents, limits: ResponseParserLimits = DEFAULT_RESPONSE_LIMITS) {
     this.#events = events;
@@ -310,7 +310,7 @@ export class ResponseParser {
     return error;
   }
 
-  #complete(trailers: Buffer[] | null): void {
+  #complete(trailers: string[] | null): void {
     this.#state = DONE;
     this.#done = true;
     this.#ended++;
@@ -411,7 +411,7 @@ export class ResponseParser {
   }
 
   /** Reads `name: value` into `fields`; in the head, also notes the fields that decide framing and keep-alive. */
-  #fieldLine(line: Buffer, start: number, stop: number, fields: Buffer[], place: string): string | undefined {
+  #fieldLine(line: Buffer, start: number, stop: number, fields: string[], place: string): string | undefined {
     const first = line[start];
     // Folded lines were how a request was smuggled past a proxy that joined them differently.
     if (first === SP || first === HTAB) return `obs-fold (a line starting with whitespace) in the ${place}`;
@@ -437,7 +437,7 @@ export class ResponseParser {
     let valueEnd = stop;
     while (valueEnd > valueStart && (line[valueEnd - 1] === SP || line[valueEnd - 1] === HTAB)) valueEnd--;
     if (fields.length >= this.#maxHeaderCount * 2) return `more than ${this.#maxHeaderCount} fields in the ${place}`;
-    fields.push(line.subarray(start, nameEnd), line.subarray(valueStart, valueEnd));
+    fields.push(line.toString('latin1', start, nameEnd), line.toString('latin1', valueStart, valueEnd));
     if (fields === this.#fields) {
       const nameLength = nameEnd - start;
       if (nameLength === 14) {
