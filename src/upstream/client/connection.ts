@@ -5,7 +5,7 @@
 // was read to its end, the request body was sent whole, the backend did not
 // ask to close and sent nothing beyond the response.
 
-import { connect, type Socket } from 'node:net';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { CHUNK_END, chunkSizeLine, LAST_CHUNK, type BodyFraming } from './request-writer.ts';
 import { ResponseParser, type ResponseEvents, type ResponseHead } from './response-parser.ts';
@@ -74,6 +74,11 @@ export interface ConnectTarget {
   connectMs: number;
 }
 
+// How much of a request body may wait in the socket before the client is
+// paused. Node's default (16 KiB) is less than one read from the client
+// (64 KiB), so every chunk would stop the upload until the socket drained.
+const UPLOAD_WINDOW_BYTES = 256 * 1024;
+
 export class UpstreamConnection implements ResponseEvents {
   readonly #socket: Socket;
   readonly #owner: ConnectionOwner;
@@ -97,7 +102,16 @@ export class UpstreamConnection implements ResponseEvents {
   constructor(target: ConnectTarget, owner: ConnectionOwner) {
     this.#owner = owner;
     this.#parser = new ResponseParser(this);
-    const socket = connect({ host: target.host, port: target.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    // writableHighWaterMark goes to the Duplex under the socket; Node's typings do not list it.
+    const options: NetConnectOpts & { writableHighWaterMark: number } = {
+      host: target.host,
+      port: target.port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      writableHighWaterMark: UPLOAD_WINDOW_BYTES,
+    };
+    const socket = connect(options);
     this.#socket = socket;
     this.#connectTimer = setTimeout(() => {
       socket.destroy(new UpstreamError('WEIR_CONNECT_TIMEOUT', `connect timed out after ${target.connectMs}ms`, false));
