@@ -316,7 +316,7 @@ export function ruleCostSection(r: RuleCostReport): string[] {
     '',
     "Planning wrk's GET / (route, firewall, request headers), checking the rate limit and editing the backend's response " +
       'headers, repeated in one process with no I/O, median of 9 interleaved batches. Left out: the extra header bytes ' +
-      "through Node's HTTP server and undici, and a larger heap; the load runs above include them.",
+      "through Node's HTTP server and the upstream client, and a larger heap; the load runs above include them.",
     '',
   ];
 }

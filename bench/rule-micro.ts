@@ -8,7 +8,7 @@
 // Through the network the noise of a small virtual machine is several times
 // the cost of any single rule; here a rule's cost is a difference of
 // nanoseconds that repeats to a few percent. What it leaves out is the cost of
-// the extra header bytes in Node's HTTP server and undici, and of the larger
+// the extra header bytes in Node's HTTP server and the upstream client, and of the larger
 // heap; the load runs show the whole.
 
 import { loadConfigObject } from '../src/config/load.ts';
