@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { backendControls, type AdminContext, type ReloadOutcome } from './admin/context.ts';
+import { backendControls, type AdminContext } from './admin/context.ts';
 import { RecentRefusals } from './admin/recent-refusals.ts';
 import { RouteStats } from './admin/route-stats.ts';
 import { startAdmin, type AdminServer } from './admin/server.ts';
-import { ConfigError, formatConfigIssue, type Address, type WeirConfig } from './config/types.ts';
+import type { Address, WeirConfig } from './config/types.ts';
 import { AccessLogSlot } from './observe/access-log.ts';
 import { Metrics } from './observe/metrics.ts';
+import { ReloadHistory } from './observe/reload-history.ts';
 import { explainLive } from './runtime/explain.ts';
 import { VERSION } from './version.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -140,8 +141,6 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
   let listener: HttpListener | undefined;
   let draining: HttpListener | undefined;
   let admin: AdminServer | undefined;
-  let generation = 1;
-  let lastReload: ReloadOutcome | undefined;
   let configText = '';
 
   // The log phase's observers and the metrics outlive reloads, like the backends.
@@ -154,6 +153,7 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     clientConnections: () => (listener?.connections() ?? 0) + (draining?.connections() ?? 0),
     refusals: () => refusals.snapshot(),
   });
+  const reloads = new ReloadHistory(metrics, log);
   // The driver reads the runtime once per request, so a reload swaps one reference.
   const driver: Driver = new Driver({ runtime: () => runtime, transport, log, refusals, observers: [metrics, accessLog, routeStats, recentRefusals], events: metrics });
   const context = adminContext();
@@ -297,21 +297,7 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
   /** Every reload, whatever asked for it (SIGHUP, the admin API, --watch), is counted, logged and kept as the last. */
   function reloadAndRecord(next: string | Record<string, unknown>): Promise<void> {
     // One reload at a time, in the order asked.
-    const result = reloading.then(async () => {
-      try {
-        await reload(next);
-        generation++;
-        lastReload = { at: Date.now(), result: 'success' };
-        metrics.reloaded(true, generation);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        lastReload = { at: Date.now(), result: 'failure', message };
-        metrics.reloaded(false, generation);
-        const fields = error instanceof ConfigError ? { issues: error.issues.map(formatConfigIssue) } : { err: error };
-        log.error(fields, `reload failed, keeping the running config: ${message}`);
-        throw error;
-      }
-    });
+    const result = reloading.then(() => reloads.record(() => reload(next)));
     reloading = result.catch(() => undefined);
     return result;
   }
@@ -322,8 +308,8 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
       startedAt: Date.now(),
       configSource: () => runtime.config.source,
       configText: () => configText,
-      generation: () => generation,
-      lastReload: () => lastReload,
+      generation: () => reloads.generation,
+      lastReload: () => reloads.last,
       runtime: () => runtime,
       reload: () =>
         typeof options.config === 'string'

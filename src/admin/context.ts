@@ -18,11 +18,9 @@ export interface ExplainQuery {
 }
 
 /** How the last reload went; `at` is Date.now(). */
-export interface ReloadOutcome {
-  at: number;
-  result: 'success' | 'failure';
-  message?: string;
-}
+import type { ReloadOutcome } from '../observe/reload-history.ts';
+
+export type { ReloadOutcome };
 
 /** One worker process of a group (`weir start --workers`), for GET /api/status; times are Date.now(). */
 export interface WorkerInfo {

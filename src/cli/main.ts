@@ -10,7 +10,7 @@ import { createLogger } from '../log.ts';
 import { startWeir } from '../weir.ts';
 import { VERSION } from '../version.ts';
 import { watchConfigFile, type ConfigWatch } from './watch.ts';
-import { relaunchWithHeapFlags } from './heap.ts';
+import { relaunchWithHeapFlags } from '../heap-flags.ts';
 import { startGroup, workerCount } from '../cluster/primary.ts';
 
 const USAGE = `weir: an HTTP load balancer and reverse proxy

@@ -32,12 +32,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import os from 'node:os';
-import { backendControls, type AdminContext, type ReloadOutcome, type WorkerInfo } from '../admin/context.ts';
+import { backendControls, type AdminContext, type WorkerInfo } from '../admin/context.ts';
 import { startAdmin, type AdminServer } from '../admin/server.ts';
-import { workerExecArgv } from '../cli/heap.ts';
-import { ConfigError, formatConfigIssue, type Address, type WeirConfig } from '../config/types.ts';
+import { workerExecArgv } from '../heap-flags.ts';
+import type { Address, WeirConfig } from '../config/types.ts';
 import { createLogger } from '../log.ts';
 import { Metrics, sumCounters, type CountersData, type GroupMetrics, type MetricsSnapshot } from '../observe/metrics.ts';
+import { ReloadHistory } from '../observe/reload-history.ts';
 import { RateLimitStores } from '../ratelimit/stores.ts';
 import { commitRuntime, prepareHealthChecks, stopHealthChecks, type LiveState } from '../runtime/apply.ts';
 import { compileRuntime, type Runtime } from '../runtime/compile.ts';
@@ -200,8 +201,6 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
   let configured!: Address;
   let target!: Address;
   let actual!: Address;
-  let generation = 1;
-  let lastReload: ReloadOutcome | undefined;
   let closing: Promise<void> | undefined;
   // Reloads and worker starts, one at a time: a worker starts with the config committed last, and every reload reaches every worker.
   let queue: Promise<unknown> = Promise.resolve();
@@ -218,6 +217,7 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
     refusals: () => ({}),
     group: groupMetrics,
   });
+  const reloads = new ReloadHistory(metrics, log);
   const context = adminContext();
 
   cluster.setupPrimary({ exec: WORKER_MAIN, execArgv: workerExecArgv(), args: [], serialization: 'advanced' });
@@ -270,7 +270,7 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
       if (isMessage<FromWorker>(message)) onMessage(worker, message);
     });
     void worker.gone.then(() => exited(worker));
-    worker.send({ type: 'start', slot, generation, config: workerConfig(loaded.config, target), text: loaded.text, reusePort, drainTimeoutMs, backends: snapshots() });
+    worker.send({ type: 'start', slot, generation: reloads.generation, config: workerConfig(loaded.config, target), text: loaded.text, reusePort, drainTimeoutMs, backends: snapshots() });
     const answer = await worker.expect(
       (message) => (message.type === 'started' || message.type === 'start-failed' ? message : undefined),
       START_TIMEOUT_MS,
@@ -490,21 +490,7 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
 
   /** Every reload, whatever asked for it (SIGHUP, the admin API, --watch), is counted, logged and kept as the last. */
   function reloadAndRecord(): Promise<void> {
-    return serially(async () => {
-      try {
-        await reload();
-        generation++;
-        lastReload = { at: Date.now(), result: 'success' };
-        metrics.reloaded(true, generation);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        lastReload = { at: Date.now(), result: 'failure', message };
-        metrics.reloaded(false, generation);
-        const fields = error instanceof ConfigError ? { issues: error.issues.map(formatConfigIssue) } : { err: error };
-        log.error(fields, `reload failed, keeping the running config: ${message}`);
-        throw error;
-      }
-    });
+    return serially(() => reloads.record(reload));
   }
 
   // ---- Metrics and the admin API of the whole group ----
@@ -537,8 +523,8 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
       startedAt: Date.now(),
       configSource: () => runtime.config.source,
       configText: () => loaded.text,
-      generation: () => generation,
-      lastReload: () => lastReload,
+      generation: () => reloads.generation,
+      lastReload: () => reloads.last,
       runtime: () => runtime,
       reload: reloadAndRecord,
       ...backendControls(() => runtime),
