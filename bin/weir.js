@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 
 const built = existsSync(new URL('../dist/cli/main.js', import.meta.url));
-const cli = (name) => new URL(built ? `../dist/cli/${name}.js` : `../src/cli/${name}.ts`, import.meta.url).href;
+const module = (path) => new URL(built ? `../dist/${path}.js` : `../src/${path}.ts`, import.meta.url).href;
 // Before the CLI is loaded: a relaunch with weir's heap flags starts the process over.
-if (process.argv[2] === 'start') (await import(cli('heap'))).relaunchWithHeapFlags();
-const { main } = await import(cli('main'));
+if (process.argv[2] === 'start') (await import(module('heap-flags'))).relaunchWithHeapFlags();
+const { main } = await import(module('cli/main'));
 
 process.exitCode = await main(process.argv.slice(2));

@@ -5,13 +5,13 @@
 // The real install from a packed tarball fetches the dependencies from the
 // registry, so it runs only when asked: WEIR_TEST_INSTALL=1.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { closedPort } from './helpers/backends.ts';
-import { runProcess, type CliResult, type RunOptions } from './helpers/cli.ts';
+import { runProcess, spawnCli, type CliResult, type RunOptions } from './helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -127,6 +127,23 @@ describe('the npm package', () => {
     const valid = await run(process.execPath, ['bin/weir.js', 'validate', 'examples/weir.yaml']);
     assert.equal(valid.code, 0, valid.stderr);
     assert.match(valid.stdout, /valid weir config/);
+  });
+
+  it('bin/weir.js starts weir, relaunched with its heap flags, and stops it on SIGTERM', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    await ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'weir-bin-'));
+    try {
+      const file = join(dir, 'weir.yaml');
+      writeFileSync(file, `listen: 127.0.0.1:0\nroutes:\n  - service: app\nservices:\n  app:\n    servers: [127.0.0.1:${await closedPort()}]\n`);
+      const weir = spawnCli(['start', '-c', file], join(ROOT, 'bin', 'weir.js'));
+      await weir.waitFor(/"listen":"http:\/\/127\.0\.0\.1:\d+"/);
+      const cmdline = readFileSync(`/proc/${weir.child.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(cmdline.includes('--max-semi-space-size=16'), cmdline.join(' '));
+      weir.child.kill('SIGTERM');
+      assert.equal(await weir.exited, 0, weir.output());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

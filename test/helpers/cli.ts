@@ -55,8 +55,9 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
-export function spawnCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `entry` is the script run: the CLI's sources by default, or the package's bin/weir.js. */
+export function spawnCli(args: string[], entry = CLI): RunningCli {
+  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
