@@ -8,7 +8,8 @@
 // count the whole group; SIGTERM drains every worker and exits 0.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,8 +51,8 @@ class Group {
   url = '';
   admin = '';
 
-  constructor(file: string, extra: string[] = []) {
-    this.process = spawnCli(['start', '-c', file, '--workers', '2', ...extra]);
+  constructor(file: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+    this.process = spawnCli(['start', '-c', file, '--workers', '2', ...extra], undefined, env);
   }
 
   async started(): Promise<this> {
@@ -238,6 +239,42 @@ describe('weir start --workers 2', () => {
       );
       assert.ok(failures.every((failure) => !failure.error.startsWith('status')), `no failure was an HTTP error: ${JSON.stringify(failures)}`);
     });
+  });
+
+  it('workers never load the YAML parser or the schema: the primary validates, they get the result', async () => {
+    // A module hook in every process of the group (NODE_OPTIONS reaches the workers) notes which process resolves yaml or zod.
+    const hook = join(dir, 'note-modules.mjs');
+    const noted = join(dir, 'modules.log');
+    await writeFile(
+      hook,
+      [
+        "import { registerHooks } from 'node:module';",
+        "import { appendFileSync } from 'node:fs';",
+        'const seen = new Set();',
+        'registerHooks({ resolve(specifier, context, next) {',
+        '  const result = next(specifier, context);',
+        '  const name = /node_modules\\/(yaml|zod)\\//.exec(result.url)?.[1];',
+        `  if (name && !seen.has(name)) { seen.add(name); appendFileSync(${JSON.stringify(noted)}, process.pid + ' ' + name + '\\n'); }`,
+        '  return result;',
+        '} });',
+        '',
+      ].join('\n'),
+    );
+    const file = join(dir, 'modules.yaml');
+    await writeFile(file, ['listen: 127.0.0.1:0', 'admin: { listen: "127.0.0.1:0" }', 'routes:', '  - { path: /, service: app }', 'services:', `  app: { servers: [${a.address}] }`, ''].join('\n'));
+    const group = new Group(file, [], { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(hook).href}` });
+    try {
+      await group.started();
+      assert.equal((await send(`${group.url}/`)).status, 200);
+      const pids = await group.pids();
+      const lines = (await readFile(noted, 'utf8')).trim().split('\n');
+      // The primary's pid appears twice: before and after it relaunched itself with the heap flags.
+      const loadedBy = (pid: number): string[] => [...new Set(lines.filter((line) => line.startsWith(`${pid} `)).map((line) => line.split(' ')[1]!))].sort();
+      assert.deepEqual(loadedBy(group.process.child.pid!), ['yaml', 'zod'], 'the primary loads both (else the hook saw nothing)');
+      for (const pid of pids) assert.deepEqual(loadedBy(pid), [], `worker ${pid} loaded none of them`);
+    } finally {
+      await group.stop();
+    }
   });
 
   describe('backend state from the primary', () => {

@@ -56,8 +56,8 @@ export interface RunningCli {
 }
 
 /** `entry` is the script run: the CLI's sources by default, or the package's bin/weir.js. */
-export function spawnCli(args: string[], entry = CLI): RunningCli {
-  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], entry = CLI, env: NodeJS.ProcessEnv = process.env): RunningCli {
+  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
