@@ -129,7 +129,7 @@ export class UpstreamConnection implements ResponseEvents {
   }
 
   get usable(): boolean {
-    return !this.#closed && this.#exchange === undefined && !this.#socket.destroyed;
+    return !this.#closed && this.#exchange === undefined && !this.#socket.destroyed && !this.#socket.readableEnded;
   }
 
   /** Starts an exchange; the connection must be usable. */
@@ -318,7 +318,11 @@ export class UpstreamConnection implements ResponseEvents {
 
   #ended(): void {
     const exchange = this.#exchange;
-    if (exchange === undefined) return;
+    if (exchange === undefined) {
+      // The backend closed an idle connection: out of the pool now, before a request is written on it.
+      this.#socket.destroy();
+      return;
+    }
     if (this.#parser.idle) {
       this.#fail(new UpstreamError('WEIR_UPSTREAM_CLOSED', 'backend closed the connection before responding', false));
       return;
