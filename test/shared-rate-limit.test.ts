@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBackend, type TestBackend } from './helpers/backends.ts';
 import { spawnCli, type RunningCli } from './helpers/cli.ts';
 import { send } from './helpers/client.ts';
+import { loadAgainstLimit } from './helpers/rate-load.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 
 const RATE = 50;
@@ -52,28 +53,8 @@ describe('a rate limit shared through Redis', () => {
   });
 
   it('two instances enforce one combined limit, within 10%', async () => {
-    // Eight clients alternate between the two instances for two seconds, and
-    // on until the load has gone past the limit (a slow machine needs longer).
-    let allowed = 0;
-    let limited = 0;
-    const started = performance.now();
-    const deadline = started + 2_000;
-    const latest = started + 15_000;
-    const goOn = (): boolean => {
-      const now = performance.now();
-      return now < deadline || (limited === 0 && now < latest);
-    };
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, client) => {
-        for (let i = client; goOn(); i++) {
-          const reply = await send(`${weirs[i % 2]!.url}/x`);
-          if (reply.status === 200) allowed++;
-          else if (reply.status === 429) limited++;
-          else assert.fail(`unexpected status ${reply.status}: ${reply.body}`);
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
+    // Eight clients alternate between the two instances.
+    const { allowed, limited, seconds } = await loadAgainstLimit((i) => `${weirs[i % 2]!.url}/x`, 2_000);
     const expected = BURST + RATE * seconds;
     assert.ok(limited > 0, 'the load went past the limit');
     assert.ok(Math.abs(allowed - expected) <= expected * 0.1, `allowed ${allowed} of ${allowed + limited} in ${seconds.toFixed(2)} s; one shared limit allows ${expected.toFixed(0)}, two separate ones ${(2 * expected).toFixed(0)}`);

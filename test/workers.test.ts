@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBackend, type TestBackend } from './helpers/backends.ts';
 import { spawnCli, type RunningCli } from './helpers/cli.ts';
 import { eventually, send } from './helpers/client.ts';
+import { loadAgainstLimit } from './helpers/rate-load.ts';
 
 /** CPU time (user + system, clock ticks) of a process, from /proc. */
 function cpuTicks(pid: number): number {
@@ -380,21 +381,7 @@ describe('weir start --workers 2', () => {
     });
 
     it('one client on many connections gets one limit in all, within 10%, not one per worker', async () => {
-      let allowed = 0;
-      let limited = 0;
-      const started = performance.now();
-      const deadline = started + 2_500;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (performance.now() < deadline) {
-            const reply = await send(`${group.url}/limited`);
-            if (reply.status === 200) allowed++;
-            else if (reply.status === 429) limited++;
-            else assert.fail(`unexpected status ${reply.status}: ${reply.body}`);
-          }
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
+      const { allowed, limited, seconds } = await loadAgainstLimit(() => `${group.url}/limited`, 2_500);
       const expected = BURST + RATE * seconds;
       assert.ok(limited > 0, 'the load went past the limit');
       assert.ok(

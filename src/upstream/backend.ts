@@ -122,8 +122,6 @@ export class Backend {
   readonly address: Address;
   /** "host:port", as written in the config; IPv6 hosts in brackets. */
   readonly label: string;
-  /** undici origin, "http://host:port". */
-  readonly origin: string;
   /** Requests sent to this backend whose response has not finished. */
   inflight = 0;
   readonly latency = new PeakEwma();
@@ -167,7 +165,6 @@ export class Backend {
     this.#onChange = hooks.onChange;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     this.label = `${host}:${address.port}`;
-    this.origin = `http://${this.label}`;
   }
 
   // ---- Requests open on it ----

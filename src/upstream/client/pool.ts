@@ -40,15 +40,6 @@ export class BackendPool implements ConnectionOwner {
     this.#defaultHost = label;
   }
 
-  /** Connections open (idle and busy), for tests and metrics. */
-  get size(): number {
-    return this.#all.size;
-  }
-
-  get idle(): number {
-    return this.#idle.length;
-  }
-
   dispatch(request: UpstreamRequest, idleMs: number, handler: ExchangeHandler): ExchangeControl {
     let head: ReturnType<typeof requestHead>;
     try {

@@ -7,29 +7,33 @@ import { BackendPool } from './pool.ts';
  * does not drop warm connections.
  */
 export class Transport {
-  readonly #pools = new Map<string, BackendPool>();
+  /** By backend address (host:port), then connect timeout: looked up on every request, so no key is built. */
+  readonly #pools = new Map<string, Map<number, BackendPool>>();
 
   pool(backend: Backend, connectTimeoutMs: number): BackendPool {
-    const key = `${backend.label} ${connectTimeoutMs}`;
-    let pool = this.#pools.get(key);
+    let byTimeout = this.#pools.get(backend.label);
+    if (!byTimeout) this.#pools.set(backend.label, (byTimeout = new Map()));
+    let pool = byTimeout.get(connectTimeoutMs);
     if (!pool) {
       pool = new BackendPool({ host: backend.address.host, port: backend.address.port, connectMs: connectTimeoutMs }, backend.label);
-      this.#pools.set(key, pool);
+      byTimeout.set(connectTimeoutMs, pool);
     }
     return pool;
   }
 
   /** Closes idle connections now and the others as their responses end. */
   async close(): Promise<void> {
-    const pools = [...this.#pools.values()];
-    this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(this.#take().map((pool) => pool.close()));
   }
 
   /** Ends every pooled connection now, in-flight requests included. */
   async destroy(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    for (const pool of this.#take()) pool.destroy();
+  }
+
+  #take(): BackendPool[] {
+    const pools = [...this.#pools.values()].flatMap((byTimeout) => [...byTimeout.values()]);
     this.#pools.clear();
-    for (const pool of pools) pool.destroy();
+    return pools;
   }
 }
