@@ -56,7 +56,8 @@ function splitHostPort(text: string): Result<{ host: string; port: string; }> {
   return ok({ host: text.slice(0, colon), port: text.slice(colon + 1) });
 }
 
-function checkHost(host: string): Result<string> {
+/** A host name or IP address alone, lower-cased. */
+export function checkHost(host: string): Result<string> {
   if (isIP(host) !== 0) return ok(host.toLowerCase());
   // Only digits and dots, yet not an IPv4 address: "10.0.0.300" is a typo,
   // not a host name.

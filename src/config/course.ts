@@ -17,7 +17,7 @@ import * as z from 'zod';
 import { findDuplicateRoutes, type PlacedRoute } from './cross-checks.ts';
 import { absolutePath, headerName, headerValue, hostPattern, ipRange, nonEmptyText, serverAddress, text } from './fields.ts';
 import type { FormReading, PathIssue } from './issue.ts';
-import { clientTimeoutsSchema, limitsSchema, listenField, logSchema, serviceSchema } from './schema.ts';
+import { clientTimeoutsSchema, limitsSchema, listenField, logSchema, serviceFields } from './schema.ts';
 import type { RouteConfig, ServiceConfig } from './types.ts';
 import { toClientTimeouts, toLimits, toRuleSet, toServiceConfig } from './weir-form.ts';
 import { friendlyMessage, fromZodError } from './zod-issues.ts';
@@ -60,11 +60,13 @@ export function readCourseForm(value: Record<string, unknown>): FormReading {
   }
 
   if (!parsed.success || issues.length > 0) return { ok: false, issues };
+  const listen = listenField.parse(undefined);
   return {
     ok: true,
     config: {
       form: 'course',
-      listen: listenField.parse(undefined),
+      listen,
+      listeners: [{ address: listen, http2: false }],
       defaults: toRuleSet({}, 'defaults'),
       trustedProxies: [],
       proxyProtocol: false,
@@ -128,6 +130,6 @@ function translateRules(name: string, rules: CourseRules): RouteConfig {
 function serviceFor(name: string, servers: CourseRules['servers']): ServiceConfig {
   // weir's health check defaults are the course's (GET /healthcheck every 5s),
   // so an empty health_check gives exactly the course's behaviour.
-  const defaults = serviceSchema.omit({ servers: true }).parse({ balance: 'least_connections', health_check: {} });
-  return toServiceConfig(name, { ...defaults, servers: servers.map((address) => ({ address, weight: 1, backup: false })) });
+  const defaults = serviceFields.omit({ servers: true }).parse({ balance: 'least_connections', health_check: {} });
+  return toServiceConfig(name, { ...defaults, servers: servers.map((address) => ({ address, tls: false, weight: 1, backup: false })) });
 }

@@ -104,6 +104,7 @@ test("weir's example uses every key, with the meanings its comments give", async
           name: 'api',
           servers: [server('127.0.0.1', 8081), server('localhost', 8082, 2), server('::1', 8083, 1, true)],
           balance: 'least_connections',
+          protocol: 'http1',
           hashKey: { kind: 'client_ip' },
           healthCheck: {
             type: 'http',
@@ -153,6 +154,7 @@ test("weir's example uses every key, with the meanings its comments give", async
           retries: serviceDefaults.retries,
           queue: serviceDefaults.queue,
           timeouts: defaultTimeouts,
+          protocol: 'http1',
         },
       ],
     ]),

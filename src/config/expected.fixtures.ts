@@ -24,6 +24,7 @@ export const serviceDefaults = {
   slowStartMs: 0,
   retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
   queue: { size: 100, timeoutMs: 5000 },
+  protocol: 'http1',
 } satisfies Partial<ServiceConfig>;
 
 /** health_check: {} (and the course's checks): every default. */
@@ -40,7 +41,7 @@ export const defaultHealthCheck = {
 
 export const defaultTimeouts = { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000 };
 
-export const server = (host: string, port: number, weight = 1, backup = false): ServerConfig => ({ address: { host, port }, weight, backup });
+export const server = (host: string, port: number, weight = 1, backup = false): ServerConfig => ({ address: { host, port }, tls: false, weight, backup });
 
 /** A rule set with nothing in it: what `defaults` is when the file has none. */
 export const emptyRules: RuleSet = {
@@ -52,7 +53,7 @@ export const emptyRules: RuleSet = {
 };
 
 /** What `limits` is when the file says nothing of it (or `limits: {}`). */
-export const defaultLimits = { clientConnections: 10_000, pipelinedRequests: 16, upstreamRequests: 4096 } satisfies WeirConfig['limits'];
+export const defaultLimits = { clientConnections: 10_000, pipelinedRequests: 16, upstreamRequests: 4096, http2Streams: 100, http2HeaderListBytes: 32 * 1024 } satisfies WeirConfig['limits'];
 
 /** What `client_timeouts` is when the file says nothing of it. */
 export const defaultClientTimeouts = { headerMs: 30_000, bodyIdleMs: 60_000, keepAliveMs: 5000 } satisfies WeirConfig['clientTimeouts'];

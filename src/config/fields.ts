@@ -4,7 +4,7 @@
 // two forms cannot drift apart on what a valid server or duration is.
 
 import * as z from 'zod';
-import { parseAddress, type AddressRules } from './address.ts';
+import { checkHost, parseAddress, type AddressRules } from './address.ts';
 import { DURATION_PATTERN, missingUnit, parseDuration } from './duration.ts';
 import { parseHostPattern } from './host-pattern.ts';
 import { parseIpRange } from './ip-range.ts';
@@ -39,6 +39,24 @@ function address(rules: AddressRules) {
 /** Port 0 allowed: the OS picks a free port. */
 export const listenAddress = address({ allowPortZero: true });
 export const serverAddress = address({ allowPortZero: false });
+
+/** A server of weir's own form: HOST:PORT (plain HTTP), or with a scheme, http:// or https:// (TLS). */
+export const serverTarget = stringOr((port) => `${port} is only a port; write HOST:PORT, like "127.0.0.1:${port}"`).transform(
+  parsedBy((text: string) => {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+    const tls = scheme?.[1]?.toLowerCase() === 'https';
+    if (scheme && !tls && scheme[1]!.toLowerCase() !== 'http') {
+      return { ok: false as const, message: `"${text}": the scheme must be http:// or https://` };
+    }
+    const rest = scheme ? text.slice(scheme[0].length).replace(/\/$/, '') : text;
+    if (rest.includes('/')) return { ok: false as const, message: `"${text}" has a path; a server is HOST:PORT or https://HOST:PORT only` };
+    const parsed = parseAddress(rest, { allowPortZero: false });
+    return parsed.ok ? { ok: true as const, value: { address: parsed.value, tls } } : parsed;
+  }),
+);
+
+/** A host name (or IP address) alone, without port: a TLS server name, an ACME domain. */
+export const hostName = z.string().transform(parsedBy(checkHost));
 
 export const hostPattern = z.string().transform(parsedBy(parseHostPattern));
 

@@ -64,7 +64,7 @@ test('the JSON Schema describes the keys, defaults and closed objects editors ne
   assert.equal(limits.additionalProperties, false);
   assert.deepEqual(
     Object.fromEntries(Object.entries(limits.properties).map(([key, value]) => [key, [(value as { default: unknown }).default, (value as { minimum: unknown }).minimum]])),
-    { client_connections: [10_000, 1], pipelined_requests: [16, 0], upstream_requests: [4096, 1] },
+    { client_connections: [10_000, 1], pipelined_requests: [16, 0], upstream_requests: [4096, 1], http2_streams: [100, 1], http2_header_list: ['32k', undefined] },
   );
   assert.equal(clientTimeouts.additionalProperties, false);
   assert.deepEqual(

@@ -31,6 +31,7 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(loadConfigText(withService(), 'weir.yaml'), {
     form: 'weir',
     listen: { host: '127.0.0.1', port: 8080 },
+    listeners: [{ address: { host: '127.0.0.1', port: 8080 }, http2: false }],
     ...topLevelDefaults,
     routes: [{ ...noRules, name: 'routes[0]', action: { kind: 'forward', service: 'api' } }],
     services: new Map([
@@ -153,7 +154,7 @@ test('listen takes IPv6 in brackets and port 0', () => {
 test('limits and client_timeouts: every key defaulted, {} too, given values replace them', () => {
   const load = (...top: string[]) => loadConfigText(`${yaml(...top)}${withService()}`, 'weir.yaml');
   for (const config of [load(), load('limits: {}', 'client_timeouts: {}')]) {
-    assert.deepEqual(config.limits, { clientConnections: 10_000, pipelinedRequests: 16, upstreamRequests: 4096 });
+    assert.deepEqual(config.limits, defaultLimits);
     assert.deepEqual(config.clientTimeouts, { headerMs: 30_000, bodyIdleMs: 60_000, keepAliveMs: 5000 });
   }
 
@@ -167,7 +168,7 @@ test('limits and client_timeouts: every key defaulted, {} too, given values repl
     '  body_idle: 1.5m',
     '  keep_alive: 750ms',
   );
-  assert.deepEqual(given.limits, { clientConnections: 500, pipelinedRequests: 4, upstreamRequests: 100 });
+  assert.deepEqual(given.limits, { ...defaultLimits, clientConnections: 500, pipelinedRequests: 4, upstreamRequests: 100 });
   assert.deepEqual(given.clientTimeouts, { headerMs: 10_000, bodyIdleMs: 90_000, keepAliveMs: 750 });
 
   // Each key on its own; the others keep their defaults.

@@ -23,16 +23,16 @@ function issuesIn(service: Record<string, unknown>): string[] {
 test('a server is HOST:PORT or { address, weight, backup }', () => {
   const config = loadConfigObject(withService({ servers: ['127.0.0.1:8081', { address: '127.0.0.1:8082', weight: 3 }, { address: '127.0.0.1:8083', backup: true }] }));
   assert.deepEqual(config.services.get('api')?.servers, [
-    { address: { host: '127.0.0.1', port: 8081 }, weight: 1, backup: false },
-    { address: { host: '127.0.0.1', port: 8082 }, weight: 3, backup: false },
-    { address: { host: '127.0.0.1', port: 8083 }, weight: 1, backup: true },
+    { address: { host: '127.0.0.1', port: 8081 }, tls: false, weight: 1, backup: false },
+    { address: { host: '127.0.0.1', port: 8082 }, tls: false, weight: 3, backup: false },
+    { address: { host: '127.0.0.1', port: 8083 }, tls: false, weight: 1, backup: true },
   ]);
   assert.deepEqual(issuesIn({ servers: [{ address: '127.0.0.1:0', weight: -1, bakup: true }] }), [
     'services.api.servers[0].address: port 0 is only allowed for listen (where it picks a free port); a server needs its real port',
     'services.api.servers[0].weight: must be at least 0',
     'services.api.servers[0].bakup: unknown key; did you mean "backup"?',
   ]);
-  assert.deepEqual(issuesIn({ servers: [8081] }), ['services.api.servers[0]: must be "HOST:PORT" or a mapping like { address: "HOST:PORT", weight: 2 }']);
+  assert.deepEqual(issuesIn({ servers: [8081] }), ['services.api.servers[0]: must be "HOST:PORT", "https://HOST:PORT" or a mapping like { address: "HOST:PORT", weight: 2 }']);
 });
 
 test('hash_key takes client_ip, path, header:NAME or cookie:NAME', () => {

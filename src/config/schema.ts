@@ -23,7 +23,8 @@ import {
   rate,
   rateLimitKeyPart,
   rateLimitStore,
-  serverAddress,
+  serverTarget,
+  hostName,
   statusRange,
   text,
   textTemplate,
@@ -32,7 +33,7 @@ import { formatAddress } from './address.ts';
 import { formatDuration } from './duration.ts';
 import { isLoopbackHost } from './loopback.ts';
 import { describe } from './zod-issues.ts';
-import type { BalanceAlgorithm, LogLevel } from './types.ts';
+import type { BalanceAlgorithm, LogLevel, TlsVersion, UpstreamProtocol } from './types.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 
@@ -278,14 +279,33 @@ const BALANCE_ALGORITHMS = [
 
 const serverSchema = z
   .union([
-    serverAddress.transform((address) => ({ address, weight: 1, backup: false })),
-    z.strictObject({
-      address: serverAddress.meta({ description: 'HOST:PORT.' }),
-      weight: z.int().min(0).max(1000).default(1).meta({ description: 'Share of traffic for the weighted algorithms; 0 drains the server.' }),
-      backup: z.boolean().default(false).meta({ description: 'Takes traffic only while no primary server is available.' }),
-    }),
-  ], { error: 'must be "HOST:PORT" or a mapping like { address: "HOST:PORT", weight: 2 }' })
-  .meta({ description: 'A backend: "HOST:PORT", or { address, weight, backup }.' });
+    serverTarget.transform((target) => ({ ...target, weight: 1, backup: false })),
+    z
+      .strictObject({
+        address: serverTarget.meta({ description: 'HOST:PORT, or https://HOST:PORT for TLS.' }),
+        weight: z.int().min(0).max(1000).default(1).meta({ description: 'Share of traffic for the weighted algorithms; 0 drains the server.' }),
+        backup: z.boolean().default(false).meta({ description: 'Takes traffic only while no primary server is available.' }),
+      })
+      .transform((server) => ({ ...server.address, weight: server.weight, backup: server.backup })),
+  ], { error: 'must be "HOST:PORT", "https://HOST:PORT" or a mapping like { address: "HOST:PORT", weight: 2 }' })
+  .meta({ description: 'A backend: "HOST:PORT", "https://HOST:PORT" (reached over TLS), or { address, weight, backup }.' });
+
+export const UPSTREAM_PROTOCOLS = ['http1', 'h2', 'h2c'] as const satisfies readonly UpstreamProtocol[];
+
+const upstreamTlsSchema = z
+  .strictObject({
+    ca: nonEmptyText.optional().meta({ description: 'A PEM file of the CA certificates that sign the servers\' certificates, trusted instead of the system CAs.' }),
+    cert: nonEmptyText.optional().meta({ description: 'A client certificate (PEM file, with its chain) for servers that ask for one; needs key.' }),
+    key: nonEmptyText.optional().meta({ description: 'The client certificate\'s private key (PEM file); needs cert.' }),
+    server_name: hostName.optional().meta({ description: 'The name sent in SNI and checked against the servers\' certificates. Default: each server\'s host.' }),
+    insecure_skip_verify: z.boolean().default(false).meta({ description: 'Accept any certificate, unverified. Only for tests; weir warns at start.' }),
+  })
+  .superRefine((tls, ctx) => {
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [tls.cert === undefined ? 'cert' : 'key'], message: `is needed with ${tls.cert === undefined ? 'key' : 'cert'}: a client certificate is a certificate and its key` });
+    }
+  })
+  .meta({ title: 'Backend TLS', description: 'How servers written https:// are reached. Absent: verified against the system CAs, SNI from the host.' });
 
 export const passiveHealthSchema = z
   .strictObject({
@@ -305,7 +325,8 @@ const retriesSchema = z
   })
   .meta({ title: 'Retries', description: 'Failed attempts retried on another server. Idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) are retried on connection failures, resets and timeouts before the answer starts; others only when they never reached a server.' });
 
-export const serviceSchema = z
+/** A service's keys, without the checks across them (the course's form builds on it). */
+export const serviceFields = z
   .strictObject({
     servers: z.array(serverSchema).min(1).meta({ description: 'Backends as HOST:PORT, like "127.0.0.1:8081" or "[::1]:8083", or { address, weight, backup }.' }),
     balance: z.enum(BALANCE_ALGORITHMS).default('round_robin').meta({ description: 'How a server is picked for each request.' }),
@@ -328,8 +349,82 @@ export const serviceSchema = z
       .prefault({})
       .meta({ title: 'Queue' }),
     timeouts: timeoutsSchema.prefault({}),
+    protocol: z.enum(UPSTREAM_PROTOCOLS).default('http1').meta({
+      description: 'What the servers speak: http1 (HTTP/1.1, the default), h2 (HTTP/2 over TLS: servers written https://) or h2c (HTTP/2 on plain TCP, prior knowledge). HTTP/2 carries gRPC.',
+    }),
+    tls: upstreamTlsSchema.optional(),
+  });
+
+export const serviceSchema = serviceFields
+  .superRefine((service, ctx) => {
+    const plain = service.servers.findIndex((server) => !server.tls);
+    const secure = service.servers.findIndex((server) => server.tls);
+    if (service.protocol === 'h2' && plain !== -1) {
+      ctx.addIssue({ code: 'custom', path: ['servers', plain], message: 'protocol h2 is HTTP/2 over TLS: write the server as https://HOST:PORT (or use protocol h2c for plain HTTP/2)' });
+    }
+    if (service.protocol === 'h2c' && secure !== -1) {
+      ctx.addIssue({ code: 'custom', path: ['servers', secure], message: 'protocol h2c is HTTP/2 without TLS: write the server as HOST:PORT (or use protocol h2 for HTTP/2 over TLS)' });
+    }
+    if (service.tls !== undefined && secure === -1) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'applies only to servers written https://HOST:PORT, and this service has none' });
+    }
   })
   .meta({ title: 'Service', description: 'A group of interchangeable servers.' });
+
+export const DEFAULT_ACME_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+export const DEFAULT_ACME_STORAGE = '/var/lib/weir/acme';
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const satisfies readonly TlsVersion[];
+
+const acmeSchema = z
+  .strictObject({
+    email: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: (issue) => `"${String(issue.input)}" is not an email address` }).meta({
+      description: 'The ACME account\'s contact address: the CA writes there about expiring certificates and changes.',
+    }),
+    directory: z.url({ protocol: /^https$/, error: 'must be the https:// URL of an ACME directory' }).default(DEFAULT_ACME_DIRECTORY).meta({
+      description: `The ACME directory URL. Default Let's Encrypt (${DEFAULT_ACME_DIRECTORY}); its staging directory is https://acme-staging-v02.api.letsencrypt.org/directory.`,
+    }),
+    domains: z.array(hostName).min(1).optional().meta({ description: 'The names the certificate is for. Default: every exact host of the routes.' }),
+    storage: nonEmptyText.default(DEFAULT_ACME_STORAGE).meta({
+      description: `Directory of the account key, certificates and keys (created with mode 0700, files 0600); a restart reuses them. Default ${DEFAULT_ACME_STORAGE}.`,
+    }),
+    ca: nonEmptyText.optional().meta({ description: 'A PEM file of CA certificates trusted for the directory\'s own HTTPS, besides the system ones (a private or test CA).' }),
+  })
+  .meta({
+    title: 'ACME',
+    description: 'Certificates obtained and renewed automatically (Let\'s Encrypt or another ACME CA), with the HTTP-01 challenge answered on weir\'s plain listener (port 80 for a public CA).',
+  });
+
+const certificateFilesSchema = z
+  .strictObject({
+    cert: nonEmptyText.meta({ description: 'The PEM certificate chain, leaf first.' }),
+    key: nonEmptyText.meta({ description: 'The PEM private key.' }),
+  })
+  .meta({ title: 'Certificate files' });
+
+const listenerTlsSchema = z
+  .strictObject({
+    certificates: z.array(certificateFilesSchema).default([]).meta({
+      description: 'Certificate files. A client\'s SNI name picks one by the certificates\' own names (exact before wildcard); the first is the default. Reloaded when the files change.',
+    }),
+    acme: acmeSchema.optional(),
+    min_version: z.enum(TLS_VERSIONS).default('TLSv1.2').meta({ description: 'The oldest TLS version accepted: TLSv1.2 (default) or TLSv1.3.' }),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.certificates.length === 0 && tls.acme === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['certificates'], message: 'a TLS listener needs certificates (files) or acme' });
+    }
+  })
+  .meta({ title: 'Listener TLS', description: 'HTTPS on this listener: certificates from files or from ACME.' });
+
+const listenerSchema = z
+  .strictObject({
+    address: listenAddress.meta({ description: 'HOST:PORT. Port 0 picks a free port.' }),
+    tls: listenerTlsSchema.optional(),
+    http2: z.boolean().optional().meta({
+      description: 'HTTP/2. With tls: offered by ALPN beside HTTP/1.1, on by default. Without: h2c by prior knowledge, off by default. Upgrade: h2c is never honoured.',
+    }),
+  })
+  .meta({ title: 'Listener', description: 'An address weir accepts clients on, plain or TLS.' });
 
 export const limitsSchema = z
   .strictObject({
@@ -341,6 +436,12 @@ export const limitsSchema = z
     }),
     upstream_requests: z.int().min(1).default(4096).meta({
       description: 'Requests in flight to backends at once, over all services. Past it weir answers 503 with Retry-After.',
+    }),
+    http2_streams: z.int().min(1).max(10_000).default(100).meta({
+      description: 'Concurrent streams (requests) a client may open on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS).',
+    }),
+    http2_header_list: byteSize.prefault('32k').meta({
+      description: 'The largest header list an HTTP/2 request may carry, decompressed (SETTINGS_MAX_HEADER_LIST_SIZE). Default 32k.',
     }),
   })
   .meta({ title: 'Limits', description: 'Bounds on what clients can make weir hold at once. {} uses every default.' });
@@ -404,6 +505,9 @@ export const adminSchema = z
 export const weirFileSchema = z
   .strictObject({
     listen: listenField,
+    listeners: z.array(listenerSchema).min(1).optional().meta({
+      description: 'Addresses weir accepts clients on, each plain or TLS, with or without HTTP/2. Instead of listen, which is the shorthand for one plain listener.',
+    }),
     workers: z
       .union([z.literal('auto'), z.int().min(1).max(1024)], { error: 'must be a number of worker processes (1 or more) or "auto" (one per CPU)' })
       .optional()
@@ -436,9 +540,22 @@ export const weirFileSchema = z
       ctx.addIssue({ code: 'custom', path: ['proxy_protocol'], message: 'needs trusted_proxies: the addresses of the proxies that send the PROXY header' });
     }
     const admin = file.admin?.listen;
-    if (admin !== undefined && admin.port !== 0 && admin.port === file.listen.port && admin.host === file.listen.host) {
+    const addresses = file.listeners?.map((listener) => listener.address) ?? [file.listen];
+    if (admin !== undefined && admin.port !== 0 && addresses.some((address) => admin.port === address.port && admin.host === address.host)) {
       ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: `${formatAddress(admin)} is also weir's listen address; give the admin API a port of its own` });
     }
+    const seen = new Map<string, number>();
+    file.listeners?.forEach((listener, index) => {
+      const key = formatAddress(listener.address);
+      const earlier = seen.get(key);
+      if (listener.address.port !== 0 && earlier !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['listeners', index, 'address'], message: `${key} is already the address of listeners[${earlier}]` });
+      }
+      seen.set(key, index);
+      if (listener.tls?.acme !== undefined && !file.listeners!.some((other) => other.tls === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['listeners', index, 'tls', 'acme'], message: 'needs a plain listener too (port 80 for a public CA): the CA checks the HTTP-01 challenge over plain HTTP' });
+      }
+    });
   })
   .meta({ title: 'weir configuration', description: 'Configuration of the weir load balancer (weir.yaml).' });
 
@@ -451,3 +568,4 @@ export type ParsedClientTimeouts = z.output<typeof clientTimeoutsSchema>;
 export type ParsedLog = z.output<typeof logSchema>;
 export type ParsedAccessLog = z.output<typeof accessLogSchema>;
 export type ParsedAdmin = z.output<typeof adminSchema>;
+export type ParsedListener = z.output<typeof listenerSchema>;

@@ -9,8 +9,13 @@ export interface Address {
 }
 
 export interface WeirConfig {
-  /** Where weir accepts client connections. Default 127.0.0.1:8080. */
+  /** Where weir accepts client connections: the first listener's address. Default 127.0.0.1:8080. */
   listen: Address;
+  /**
+   * Every listener, the first at `listen`. `listen: HOST:PORT` alone is one
+   * plain HTTP/1.1 listener; `listeners:` may add TLS and HTTP/2.
+   */
+  listeners: ListenerConfig[];
   /**
    * Worker processes sharing the listen address (`weir start` only; the
    * command line's --workers wins): a number, or "auto" for one per CPU.
@@ -93,6 +98,10 @@ export interface LimitsConfig {
   pipelinedRequests: number;
   /** Requests in flight to backends at once, over all services; past it 503 with Retry-After. */
   upstreamRequests: number;
+  /** Concurrent streams a client may open on one HTTP/2 connection. */
+  http2Streams: number;
+  /** The largest decompressed header list of an HTTP/2 request, in bytes. */
+  http2HeaderListBytes: number;
 }
 
 export interface ClientTimeoutsConfig {
@@ -271,6 +280,8 @@ export interface TimeoutsConfig {
 
 export interface ServerConfig {
   address: Address;
+  /** Written "https://HOST:PORT": reached over TLS (with the service's `tls` settings). */
+  tls: boolean;
   /** Share of traffic relative to the others, for the weighted algorithms. 0 drains: no new requests. */
   weight: number;
   /** Takes traffic only while no primary server is available. */
@@ -325,6 +336,79 @@ export interface ServiceConfig {
   maxConnections?: number;
   queue: QueueConfig;
   timeouts: TimeoutsConfig;
+  /**
+   * What the service's servers speak: HTTP/1.1 (default), HTTP/2 over TLS
+   * ("h2", servers written https://) or HTTP/2 with prior knowledge on plain
+   * TCP ("h2c"). HTTP/2 carries gRPC (trailers, streaming both ways).
+   */
+  protocol: UpstreamProtocol;
+  /** How servers written https:// are reached; undefined: system CAs, SNI from the host. */
+  tls?: UpstreamTlsConfig;
+}
+
+export type UpstreamProtocol = 'http1' | 'h2' | 'h2c';
+
+export interface UpstreamTlsConfig {
+  /** A PEM file of CA certificates trusted instead of the system ones (and NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  /** A client certificate (PEM, with its chain) and its key, both files, for backends that ask for one. */
+  cert?: string;
+  key?: string;
+  /** The name sent in SNI and checked against the server's certificate; default the server's host (none for an IP address, which is checked as an IP). */
+  serverName?: string;
+  /** Accept any certificate. Only when written explicitly; weir warns at start. */
+  insecureSkipVerify: boolean;
+}
+
+/** One address weir accepts clients on. */
+export interface ListenerConfig {
+  address: Address;
+  /**
+   * HTTP/2: on a TLS listener offered by ALPN ("h2" before "http/1.1"),
+   * default true; on a plain listener it is h2c with prior knowledge,
+   * default false. `Upgrade: h2c` is never honoured.
+   */
+  http2: boolean;
+  /** Undefined: plain TCP. */
+  tls?: ListenerTlsConfig;
+}
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface ListenerTlsConfig {
+  /** The oldest TLS version accepted. Default TLSv1.2. */
+  minVersion: TlsVersion;
+  /**
+   * Certificate files, each a PEM chain (leaf first) and its key. A client's
+   * SNI name picks one by the certificates' own names (exact before
+   * wildcard); the first is the default for clients without SNI or with a
+   * name none has.
+   */
+  certificates: CertificateFiles[];
+  /** Certificates obtained and renewed from an ACME CA (Let's Encrypt), besides or instead of files. */
+  acme?: AcmeConfig;
+}
+
+export interface CertificateFiles {
+  /** Path of the PEM certificate chain, leaf first. */
+  cert: string;
+  /** Path of the PEM private key. */
+  key: string;
+}
+
+export interface AcmeConfig {
+  /** The account's contact address. */
+  email: string;
+  /** The ACME directory URL. Default Let's Encrypt's production directory. */
+  directory: string;
+  /** The names the certificate is for; default every exact host of the routes. */
+  domains: string[];
+  /** Directory of the account key, certificates and keys (created 0700, files 0600). */
+  storage: string;
+  /** A PEM file of CA certificates trusted for the directory's own HTTPS, besides the system ones (for a private or test CA). */
+  ca?: string;
+  /** Renewal begins once this share of a certificate's lifetime has passed. Default 2/3. */
+  renewAfterShare: number;
 }
 
 /** One problem found in a config file, with where it is. */

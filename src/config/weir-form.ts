@@ -10,6 +10,7 @@ import {
 } from './cross-checks.ts';
 import type { FormReading, PathIssue } from './issue.ts';
 import { isPlainObject } from './plain-object.ts';
+import { certificateFileIssues, upstreamTlsFileIssues } from './tls-files.ts';
 import {
   routeSchema,
   weirFileSchema,
@@ -17,6 +18,7 @@ import {
   type ParsedAdmin,
   type ParsedClientTimeouts,
   type ParsedLimits,
+  type ParsedListener,
   type ParsedRoute,
   type ParsedRules,
   type ParsedService,
@@ -27,6 +29,8 @@ import type {
   ClientTimeoutsConfig,
   HeaderRules,
   LimitsConfig,
+  ListenerConfig,
+  ListenerTlsConfig,
   PathMatch,
   PathRule,
   RateLimitConfig,
@@ -52,13 +56,24 @@ export function readWeirForm(value: Record<string, unknown>): FormReading {
     ...findUnknownServices(serviceReferences(value.routes), serviceNames),
   );
 
+  if (value.listen !== undefined && value.listeners !== undefined) {
+    issues.push({ path: ['listen'], message: 'give either listen (one plain listener) or listeners, not both' });
+  }
   if (!parsed.success || issues.length > 0) return { ok: false, issues };
   const file = parsed.data;
+  const listeners = (file.listeners ?? [{ address: file.listen }]).map((listener) => toListener(listener, file.routes));
+  const acmeWithoutDomains = listeners.findIndex((listener) => listener.tls?.acme?.domains.length === 0);
+  if (acmeWithoutDomains !== -1) {
+    issues.push({ path: ['listeners', acmeWithoutDomains, 'tls', 'acme', 'domains'], message: 'no route has an exact host to take the names from; list the domains' });
+  }
+  issues.push(...certificateFileIssues(listeners), ...upstreamTlsFileIssues(file.services));
+  if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
     config: {
       form: 'weir',
-      listen: file.listen,
+      listen: listeners[0]!.address,
+      listeners,
       ...(file.workers !== undefined && { workers: file.workers }),
       defaults: toRuleSet(file.defaults ?? {}, 'defaults'),
       trustedProxies: file.trusted_proxies,
@@ -89,7 +104,36 @@ export function toLimits(limits: ParsedLimits): LimitsConfig {
     clientConnections: limits.client_connections,
     pipelinedRequests: limits.pipelined_requests,
     upstreamRequests: limits.upstream_requests,
+    http2Streams: limits.http2_streams,
+    http2HeaderListBytes: limits.http2_header_list,
   };
+}
+
+function toListener(listener: ParsedListener, routes: ParsedRoute[]): ListenerConfig {
+  const tls = listener.tls;
+  if (tls === undefined) return { address: listener.address, http2: listener.http2 ?? false };
+  const config: ListenerTlsConfig = {
+    minVersion: tls.min_version,
+    certificates: tls.certificates.map((files) => ({ cert: files.cert, key: files.key })),
+  };
+  const acme = tls.acme;
+  if (acme !== undefined) {
+    config.acme = {
+      email: acme.email,
+      directory: acme.directory,
+      domains: acme.domains ?? exactHosts(routes),
+      storage: acme.storage,
+      ...(acme.ca !== undefined && { ca: acme.ca }),
+      renewAfterShare: 2 / 3,
+    };
+  }
+  return { address: listener.address, http2: listener.http2 ?? true, tls: config };
+}
+
+/** The routes' hosts that name one host (no wildcard), for ACME's default domains. */
+function exactHosts(routes: ParsedRoute[]): string[] {
+  const hosts = routes.map((route) => route.host).filter((host): host is string => host !== undefined && !host.includes('*'));
+  return [...new Set(hosts)];
 }
 
 export function toClientTimeouts(timeouts: ParsedClientTimeouts): ClientTimeoutsConfig {
@@ -246,7 +290,18 @@ export function toServiceConfig(name: string, service: ParsedService): ServiceCo
       responseHeadersMs: service.timeouts.response_headers,
       idleMs: service.timeouts.idle,
     },
+    protocol: service.protocol,
   };
+  const tls = service.tls;
+  if (tls !== undefined) {
+    config.tls = {
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      ...(tls.cert !== undefined && { cert: tls.cert }),
+      ...(tls.key !== undefined && { key: tls.key }),
+      ...(tls.server_name !== undefined && { serverName: tls.server_name }),
+      insecureSkipVerify: tls.insecure_skip_verify,
+    };
+  }
   if (service.sticky) config.sticky = { cookie: service.sticky.cookie };
   if (service.max_connections !== undefined) config.maxConnections = service.max_connections;
   const passive = service.passive_health;
