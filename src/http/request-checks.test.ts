@@ -12,7 +12,7 @@ function withHost(host: string): RequestHeadFacts {
 }
 
 /** Asserts a refusal with the status and a reason that names the rule that fired. */
-function assertRefused(facts: RequestHeadFacts, status: 400 | 505, reason: RegExp, label: string): void {
+function assertRefused(facts: RequestHeadFacts, status: 400 | 501 | 505, reason: RegExp, label: string): void {
   const problem = checkRequestHead(facts);
   assert.ok(problem, `${label}: expected ${status}, got no problem`);
   assert.equal(problem.status, status, label);
@@ -184,4 +184,33 @@ test('an absolute-form target with an invalid or empty host is refused with 400'
 test('the Host header is checked even when the target is absolute-form', () => {
   assertRefused(head({ url: 'http://a/b', rawHeaders: ['Host', 'a@evil'] }), 400, /Host/, 'invalid Host');
   assertRefused(head({ url: 'http://a/b', rawHeaders: ['Host', 'a', 'Host', 'a'] }), 400, /two Host/, 'two Hosts');
+});
+
+/** An HTTP/2 request as the listener hands it over: a Host made from :authority. */
+function h2(changes: Partial<RequestHeadFacts> = {}): RequestHeadFacts {
+  return { method: 'GET', url: '/', httpVersionMajor: 2, httpVersionMinor: 0, http2: true, authority: 'example.com', rawHeaders: ['host', 'example.com'], ...changes };
+}
+
+test('an HTTP/2 request passes, with its authority from :authority or from Host', () => {
+  assert.equal(checkRequestHead(h2()), undefined);
+  assert.equal(checkRequestHead(h2({ authority: undefined })), undefined, 'Host only');
+  assert.equal(checkRequestHead(h2({ authority: 'Example.COM', rawHeaders: ['host', 'example.com'] })), undefined, 'the same name in another case');
+  assert.equal(checkRequestHead(h2({ method: 'OPTIONS', url: '*' })), undefined, 'OPTIONS *');
+});
+
+test('an HTTP/2 request whose Host differs from :authority, or with neither, is refused with 400 (RFC 9113 section 8.3.1)', () => {
+  assertRefused(h2({ rawHeaders: ['host', 'other.example'] }), 400, /differs from :authority/, 'Host and :authority differ');
+  assertRefused(h2({ authority: undefined, rawHeaders: [] }), 400, /neither :authority nor Host/, 'no authority at all');
+  assertRefused(h2({ authority: 'a b', rawHeaders: ['host', 'a b'] }), 400, /invalid Host/, 'an invalid authority');
+});
+
+test('an HTTP/2 :path must be origin-form, or * for OPTIONS', () => {
+  assertRefused(h2({ url: 'http://example.com/' }), 400, /:path/, 'absolute-form');
+  assertRefused(h2({ url: '*' }), 400, /\*/, '* for GET');
+  assertRefused(h2({ url: '/a%00' }), 400, /NUL/, '%00');
+});
+
+test('CONNECT is refused with 501, whatever the version', () => {
+  assertRefused(h2({ method: 'CONNECT', url: 'example.com:443' }), 501, /CONNECT/, 'HTTP/2');
+  assertRefused(head({ method: 'CONNECT', url: 'example.com:443' }), 501, /CONNECT/, 'HTTP/1.1');
 });

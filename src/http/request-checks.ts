@@ -17,15 +17,22 @@ export interface RequestHeadFacts {
   httpVersionMinor: number;
   /** Flat [name, value, ...] as Node gives them (values decoded as latin1: a byte >= 0x80 shows as a char >= \u0080). */
   rawHeaders: readonly string[];
+  /**
+   * The request came as an HTTP/2 stream. (An HTTP/1 request line that
+   * claims "HTTP/2.0" is still HTTP/1, and refused with 505.)
+   */
+  http2?: boolean | undefined;
+  /** HTTP/2's :authority pseudo-header, when sent; rawHeaders then hold a Host made from it if the client sent none. */
+  authority?: string | undefined;
 }
 
 /** Why a head is refused: the status to answer with and a short reason for one log line. */
 export interface HeadProblem {
-  status: 400 | 505;
+  status: 400 | 501 | 505;
   reason: string;
 }
 
-function refusal(status: 400 | 505, reason: string): HeadProblem {
+function refusal(status: 400 | 501 | 505, reason: string): HeadProblem {
   return Object.freeze({ status, reason });
 }
 
@@ -35,6 +42,13 @@ const ENCODED_NUL = refusal(400, 'encoded NUL (%00) in path');
 const INVALID_TARGET = refusal(400, 'invalid request target');
 const ASTERISK_WITHOUT_OPTIONS = refusal(400, "'*' target on a non-OPTIONS request");
 const INVALID_TARGET_HOST = refusal(400, 'invalid host in absolute-form target');
+// RFC 9110 section 9.1: a method the server does not implement is answered
+// 501. weir is no forward proxy, and it does not offer extended CONNECT
+// (RFC 8441, WebSocket over HTTP/2): WebSocket clients use HTTP/1.1.
+const CONNECT_NOT_SUPPORTED = refusal(501, 'CONNECT is not supported (weir is not a forward proxy; WebSocket over HTTP/2 is not offered)');
+const NO_AUTHORITY = refusal(400, 'HTTP/2 request with neither :authority nor Host');
+const AUTHORITY_MISMATCH = refusal(400, 'Host header differs from :authority');
+const H2_INVALID_PATH = refusal(400, 'invalid :path');
 
 // RFC 3986 section 3.2.2: a reg-name is unreserved characters, sub-delims
 // and percent-encodings. An IPv4 address is spelled with a subset of those
@@ -127,6 +141,9 @@ function checkTarget(method: string, url: string): HeadProblem | undefined {
  * further), then Host, then the target.
  */
 export function checkRequestHead(head: RequestHeadFacts): HeadProblem | undefined {
+  // Node's HTTP/1 server never hands a CONNECT over; an HTTP/2 stream may.
+  if (head.method === 'CONNECT') return CONNECT_NOT_SUPPORTED;
+  if (head.http2 === true) return checkHttp2Head(head);
   // RFC 9110 section 6.2 and 15.6.6: weir's HTTP/1 listener speaks 1.x only
   // (any minor: RFC 9110 section 2.5); another major version, such as
   // "HTTP/2.0" sent on an HTTP/1.1 port, is answered 505 as nginx does.
@@ -134,4 +151,28 @@ export function checkRequestHead(head: RequestHeadFacts): HeadProblem | undefine
     return refusal(505, `unsupported HTTP version ${head.httpVersionMajor}.${head.httpVersionMinor}`);
   }
   return checkHostHeader(head.rawHeaders) ?? checkTarget(head.method, head.url);
+}
+
+/**
+ * An HTTP/2 request (RFC 9113 section 8.3.1): the authority is :authority,
+ * or a Host field; a request with both whose values differ is malformed
+ * (weir routes on one and the backend could read the other), one with
+ * neither names no host. :path is origin-form, or "*" for OPTIONS; nghttp2
+ * has checked that much already, this keeps the rule in one place.
+ */
+function checkHttp2Head(head: RequestHeadFacts): HeadProblem | undefined {
+  const hostProblem = checkHostHeader(head.rawHeaders);
+  if (hostProblem) return hostProblem;
+  let host: string | undefined;
+  const raw = head.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (equalsLowercase(raw[i]!, 'host')) {
+      host = raw[i + 1]!;
+      break;
+    }
+  }
+  if (host === undefined) return NO_AUTHORITY;
+  if (head.authority !== undefined && host.toLowerCase() !== head.authority.toLowerCase()) return AUTHORITY_MISMATCH;
+  if (head.url.charCodeAt(0) !== 0x2f /* / */) return head.url === '*' ? checkTarget(head.method, head.url) : H2_INVALID_PATH;
+  return checkTarget(head.method, head.url);
 }

@@ -109,6 +109,11 @@ describe('readClientRequestHead', () => {
     const head = readClientRequestHead(['Via', '1.0 edge', 'Host', 'a', 'via', '1.1 cdn'], undefined);
     assert.deepEqual(values(head.headers, 'via'), ['1.0 edge, 1.1 cdn, 1.1 weir']);
   });
+
+  it('names the protocol the request came in on its Via hop: "2 weir" for HTTP/2', () => {
+    const head = readClientRequestHead(['host', 'a', 'via', '2 edge'], undefined, '2');
+    assert.deepEqual(values(head.headers, 'via'), ['2 edge, 2 weir']);
+  });
 });
 
 describe('appendForwardingHeaders', () => {

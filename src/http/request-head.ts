@@ -40,9 +40,11 @@ const VIA = '1.1 weir';
  * forward without hop-by-hop ones (and any the Connection header names),
  * without Expect (weir answers 100-continue itself), and without the
  * forwarding and request id headers, which appendForwardingHeaders() writes.
- * `requestIdHeader` is the lower-case request id header name, if any.
+ * `requestIdHeader` is the lower-case request id header name, if any;
+ * `receivedVersion` is the protocol version the request came in, for Via
+ * (RFC 9110 section 7.6.3): "1.1", or "2" for an HTTP/2 stream.
  */
-export function readClientRequestHead(raw: readonly string[], requestIdHeader: string | undefined): ClientRequestHead {
+export function readClientRequestHead(raw: readonly string[], requestIdHeader: string | undefined, receivedVersion = '1.1'): ClientRequestHead {
   let host: string | undefined;
   let hasBody = false;
   let contentLength: number | undefined;
@@ -75,7 +77,8 @@ export function readClientRequestHead(raw: readonly string[], requestIdHeader: s
     if (lower === 'expect' || lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === 'via' || lower === requestIdHeader) continue;
     headers.push(name, raw[i + 1]!);
   }
-  headers.push('via', via ? `${via}, ${VIA}` : VIA);
+  const hop = receivedVersion === '1.1' ? VIA : `${receivedVersion} weir`;
+  headers.push('via', via ? `${via}, ${hop}` : hop);
   return { host, hasBody, contentLength, forwardedFor, forwardedProto, requestId, headers };
 }
 

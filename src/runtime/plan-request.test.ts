@@ -195,6 +195,41 @@ describe('client phase', () => {
   });
 });
 
+describe('client phase for HTTP/2 and TLS', () => {
+  const h2 = (over: Partial<ClientRequest> = {}): ClientRequest =>
+    request({ httpVersionMajor: 2, httpVersionMinor: 0, http2: true, authority: 'site.example', rawHeaders: ['host', 'site.example'], hasBody: false, ...over });
+
+  it('serves an HTTP/2 stream as HTTP/2, with Via "2 weir", where an HTTP/1 request line claiming 2.0 gets 505', () => {
+    const plan = forwarded(planRequest(runtime, h2()));
+    assert.deepEqual(values(plan.upstream.headers, 'via'), ['2 weir']);
+    assert.equal(refused(planRequest(runtime, request({ httpVersionMajor: 2, httpVersionMinor: 0 }))).failure.status, 505);
+  });
+
+  it('takes whether a body follows from the stream, not from Content-Length', () => {
+    assert.equal(forwarded(planRequest(runtime, h2({ method: 'POST', hasBody: true }))).hasBody, true, 'DATA frames follow, no Content-Length');
+    assert.equal(forwarded(planRequest(runtime, h2({ hasBody: false }))).hasBody, false, 'HEADERS ended the stream');
+    assert.equal(forwarded(planRequest(runtime, request({ rawHeaders: ['Host', 'site.example', 'Content-Length', '3'] }))).hasBody, true, 'HTTP/1 still reads the head');
+  });
+
+  it('refuses a Host that differs from :authority, and a request with neither, with 400', () => {
+    assert.match(refused(planRequest(runtime, h2({ rawHeaders: ['host', 'other.example'] }))).failure.reason, /differs from :authority/);
+    assert.match(refused(planRequest(runtime, h2({ authority: undefined, rawHeaders: [] }))).failure.reason, /neither :authority nor Host/);
+  });
+
+  it('refuses CONNECT with 501: weir is no forward proxy and offers no WebSocket over HTTP/2', () => {
+    const plan = refused(planRequest(runtime, h2({ method: 'CONNECT', url: 'site.example:443' })));
+    assert.equal(plan.failure.status, 501);
+    assert.equal(plan.failure.owner, 'client');
+  });
+
+  it('sees a TLS client as https: X-Forwarded-Proto and https_redirect say so', () => {
+    const plan = forwarded(planRequest(runtime, request({ url: '/secure/x', secure: true, rawHeaders: ['Host', 'shop.example'] })));
+    assert.equal(plan.route.name, 'secure', 'no redirect to https for what came by https');
+    assert.deepEqual(values(plan.upstream.headers, 'x-forwarded-proto'), ['https']);
+    assert.equal(forwarded(planRequest(runtime, h2({ secure: true }))).context.scheme, 'https');
+  });
+});
+
 describe('route phase', () => {
   it('answers 404, owned by the config, when no route takes the request', () => {
     const plan = refused(planRequest(runtime, request({ rawHeaders: ['Host', 'nowhere.example'] })));

@@ -40,6 +40,22 @@ export interface ClientRequest {
   peer: string;
   /** The source address a PROXY protocol header declared, when the listener takes them. */
   proxySource?: string | undefined;
+  /** The client reached weir over TLS: the scheme is https (unless a trusted proxy says otherwise). */
+  secure?: boolean | undefined;
+  /**
+   * The request came as an HTTP/2 stream (httpVersionMajor 2): method,
+   * target and authority came from pseudo-headers, and `hasBody` says
+   * whether a body follows.
+   */
+  http2?: boolean | undefined;
+  /** HTTP/2's :authority, when sent (rawHeaders then hold a Host made from it if there was none). */
+  authority?: string | undefined;
+  /**
+   * Whether a body follows, when the protocol says so itself: on HTTP/2,
+   * unless the HEADERS frame ended the stream. Undefined on HTTP/1, where
+   * Content-Length and Transfer-Encoding say it.
+   */
+  hasBody?: boolean | undefined;
 }
 
 /** A request weir answers with a failure, and the route's context when it got that far. */
@@ -99,18 +115,21 @@ export function clientPhase(runtime: Runtime, request: ClientRequest): Identifie
     httpVersionMajor: request.httpVersionMajor ?? 1,
     httpVersionMinor: request.httpVersionMinor ?? 1,
     rawHeaders: request.rawHeaders,
+    http2: request.http2,
+    authority: request.authority,
   });
   if (problem) return { kind: 'refuse', failure: clientFailure(problem.status, problem.reason, { closeConnection: true }) };
   const target = splitTarget(request.url);
   if (!target) return { kind: 'refuse', failure: clientFailure(400, `request target ${JSON.stringify(request.url)} is not a path`, { closeConnection: true }) };
 
   const requestIdHeader = runtime.requestIdHeader;
-  const head = readClientRequestHead(request.rawHeaders, requestIdHeader?.lower);
+  const head = readClientRequestHead(request.rawHeaders, requestIdHeader?.lower, request.http2 ? '2' : '1.1');
+  if (request.hasBody !== undefined) head.hasBody = request.hasBody;
   const trusted = runtime.trustedProxies;
   const hop = request.proxySource !== undefined && trusted?.has(request.peer) ? request.proxySource : request.peer;
   const hopTrusted = trusted?.has(hop) ?? false;
   const clientIp = hopTrusted && trusted ? clientAddressBehindProxies(hop, [head.forwardedFor], trusted) : hop;
-  const scheme = hopTrusted && (head.forwardedProto === 'https' || head.forwardedProto === 'http') ? head.forwardedProto : 'http';
+  const scheme = hopTrusted && (head.forwardedProto === 'https' || head.forwardedProto === 'http') ? head.forwardedProto : request.secure ? 'https' : 'http';
   const requestId = requestIdHeader ? keepOrMakeRequestId(head.requestId) : '';
   appendForwardingHeaders(head, request.rawHeaders, {
     hop,

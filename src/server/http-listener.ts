@@ -1,13 +1,30 @@
-import http from 'node:http';
-import type { Socket } from 'node:net';
+// One address weir accepts clients on, and what each connection goes
+// through there before it speaks HTTP:
+//
+//   accept ─► PROXY header? ─► TLS handshake? ─► ALPN "h2" ──────────► HTTP/2 session (h2-sessions.ts)
+//                                   │           └ "http/1.1" or none ─► node:http server (http1-server.ts)
+//                                   └ plain ─► HTTP/2 preface? (h2c on) ─► HTTP/2 session
+//                                                              └ else ───► node:http server
+//
+// Node's http server is the one that listens, whatever the kind of
+// listener, so that its bookkeeping (the connection limit, headersTimeout,
+// closeIdleConnections) covers every connection; the steps sit in front of
+// its own connection handling, and hand it the connections that speak
+// HTTP/1.1, TLS ones included. Both protocols end in the same driver.
+
+import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Address } from '../config/types.ts';
-import { SocketAnswer, type ClientAnswer } from '../http/client-answer.ts';
-import { plainResponseBytes } from '../http/respond.ts';
+import type { ClientAnswer } from '../http/client-answer.ts';
 import type { Logger } from '../log.ts';
 import type { IncomingRequest } from '../runtime/driver.ts';
-import { ClientConnection } from './client-connection.ts';
-import { parseProxyHeader, type ProxySource } from './proxy-protocol.ts';
+import type { ConnectionStep, Unserved } from './connection-step.ts';
+import { DEFAULT_H2_MAX_HEADER_LIST_BYTES, DEFAULT_H2_MAX_STREAMS, H2Sessions, type H2Limits } from './h2-sessions.ts';
+import { createHttp1Server } from './http1-server.ts';
+import { InFlight } from './in-flight.ts';
+import { sniffH2cPreface } from './protocol-sniff.ts';
+import { proxyHeaderGate } from './proxy-header-gate.ts';
+import { tlsHandshake, type ListenTls } from './tls-handshake.ts';
 
 /** Whoever serves the requests a listener accepts: the driver. */
 export interface RequestServer {
@@ -16,24 +33,34 @@ export interface RequestServer {
 
 /** What a listener enforces on its clients; a reload may change all of it. */
 export interface ClientSettings {
-  /** Open client connections at once; beyond it a new connection is closed at once. */
+  /** Open client connections at once, whatever their protocol; beyond it a new connection is closed at once. */
   maxConnections: number;
-  /** Requests a client may send ahead on one connection while one is being served. */
+  /** Requests a client may send ahead on one HTTP/1.1 connection while one is being served. */
   pipelinedRequests: number;
-  /** The whole request head must arrive within this (408). */
+  /** The whole request head must arrive within this (408); so must a TLS handshake and an HTTP/2 header block. */
   headerTimeoutMs: number;
-  /** An idle keep-alive connection is closed after this. */
+  /** An idle keep-alive connection is closed after this; so is an HTTP/2 connection with no stream open. */
   keepAliveMs: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS of each HTTP/2 connection (default 100). */
+  http2MaxStreams?: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE of each HTTP/2 connection, in bytes (default 32 KiB). */
+  http2MaxHeaderListBytes?: number;
 }
 
 /** A listening HTTP server that knows how to stop gracefully. */
 export interface HttpListener {
   readonly address: Address;
+  /** Clients reach it over TLS (https:// URLs). */
+  readonly secure: boolean;
   /** Applies new client settings to the running listener (a reload). */
   configure(settings: ClientSettings): void;
-  /** Client connections open now. */
+  /** Client connections open now, whatever their protocol. */
   connections(): number;
-  /** Stops accepting, lets in-flight requests finish until the deadline, then closes every connection. */
+  /**
+   * Stops accepting, lets in-flight requests finish until the deadline, then
+   * closes every connection. HTTP/2 connections get GOAWAY at once: their
+   * open streams finish, no new one starts.
+   */
   drain(deadlineMs: number): Promise<void>;
 }
 
@@ -41,24 +68,25 @@ export interface ListenOptions {
   /**
    * Every connection must open with a PROXY protocol header (v1 or v2), as
    * sent by a TCP balancer in front of weir (HAProxy send-proxy, AWS NLB,
-   * ...). A connection without a valid header is closed.
+   * ...). A connection without a valid header is closed. The header comes
+   * before TLS and before the HTTP/2 preface.
    */
   proxyProtocol?: boolean;
   /** How long a connection may take to send its whole PROXY header (default 5000). */
   proxyHeaderTimeoutMs?: number;
   /** Bind with SO_REUSEPORT: each worker of a group (`weir start --workers`) has a socket of its own on the same port, and the kernel spreads connections. */
   reusePort?: boolean;
+  /** TLS: certificates chosen by SNI. */
+  tls?: ListenTls;
+  /**
+   * HTTP/2: by ALPN on TLS (default on), by prior knowledge (h2c) on plain
+   * TCP (default off). An HTTP/1.1 "Upgrade: h2c" is never honoured.
+   */
+  http2?: boolean;
 }
 
-const proxySources = new WeakMap<Socket, ProxySource>();
+export type { ListenTls } from './tls-handshake.ts';
 
-/**
- * Node's HTTP parser (llhttp) does the strict parsing: a request with
- * conflicting Content-Length headers, Content-Length together with
- * Transfer-Encoding, invalid header characters or no Host never reaches
- * the driver; it lands in 'clientError' and gets a 4xx here. Requests on
- * one connection are served one at a time, in order (client-connection.ts).
- */
 export async function listenHttp(
   listen: Address,
   requests: RequestServer,
@@ -67,71 +95,34 @@ export async function listenHttp(
   options: ListenOptions = {},
 ): Promise<HttpListener> {
   let current = settings;
-  let inFlight = 0;
   let draining = false;
-  let drained: (() => void) | undefined;
+  const secure = options.tls !== undefined;
+  const http2 = options.http2 ?? secure;
+  const inFlight = new InFlight();
+  const serve = (request: IncomingRequest, answer: ClientAnswer): void => requests.serve(request, answer);
 
-  const server = http.createServer({
-    // Uploads and downloads may take as long as they need while bytes flow;
-    // the idle timeouts on both sides catch the ones that stop.
-    requestTimeout: 0,
-    headersTimeout: settings.headerTimeoutMs,
-    keepAliveTimeout: settings.keepAliveMs,
-    // How often Node looks for connections past headersTimeout.
-    connectionsCheckingInterval: 1_000,
-    requireHostHeader: true,
-  });
-  applySettings(server, settings);
+  const http1 = createHttp1Server({ serve, settings: () => current, log, secure, inFlight, draining: () => draining });
+  const { server } = http1;
+  const h2 = http2 ? new H2Sessions({ serve, limits: () => h2Limits(current), log, secure, inFlight }) : undefined;
 
-  const connections = new WeakMap<Socket, ClientConnection>();
-  const serve = (req: http.IncomingMessage, answer: ClientAnswer, upgrade?: IncomingRequest['upgrade']): void => {
-    requests.serve(incomingRequest(req, upgrade), answer);
-  };
-  const onOverflow = (socket: Socket): void => {
-    log.info({ client: socket.remoteAddress, limit: current.pipelinedRequests }, `closing a connection after the answers it is owed: more than ${current.pipelinedRequests} pipelined requests waiting`);
-  };
+  const unserved: Unserved = new Set<Duplex>();
+  const steps = options.proxyProtocol || secure || h2 !== undefined;
+  if (steps) {
+    const serveHttp1 = takeNodeConnectionHandling(server);
+    const serveH2: ConnectionStep = h2 ? (socket) => h2.accept(socket) : serveHttp1;
+    const timeoutMs = (): number => current.headerTimeoutMs;
+    let entry: ConnectionStep = serveHttp1;
+    if (options.tls) entry = tlsHandshake({ tls: options.tls, http2: h2 !== undefined, h2: serveH2, http1: serveHttp1, timeoutMs, log, unserved });
+    else if (h2) entry = sniffH2cPreface({ h2: serveH2, http1: serveHttp1, timeoutMs, log, unserved });
+    if (options.proxyProtocol) entry = proxyHeaderGate(entry, { timeoutMs: options.proxyHeaderTimeoutMs ?? 5_000, log, unserved });
+    server.on('connection', entry);
+  }
 
-  server.on('request', (req, res) => {
-    inFlight++;
-    if (draining) res.shouldKeepAlive = false;
-    res.once('close', () => {
-      inFlight--;
-      if (draining && inFlight === 0) drained?.();
-    });
-    const socket = req.socket;
-    let connection = connections.get(socket);
-    if (connection === undefined) {
-      connection = new ClientConnection(socket, () => current.pipelinedRequests, onOverflow);
-      connections.set(socket, connection);
-    }
-    connection.accept(res, (answer) => serve(req, answer));
-  });
-  // Upgraded connections leave the server's bookkeeping; weir keeps its own
-  // list so a drain can end the tunnels too.
-  const tunnels = new Set<Duplex>();
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    tunnels.add(socket);
-    socket.once('close', () => tunnels.delete(socket));
-    socket.on('error', () => socket.destroy());
-    const protocol = req.headers.upgrade;
-    serve(req, new SocketAnswer(socket), { protocol: Array.isArray(protocol) ? (protocol[0] ?? '') : (protocol ?? ''), head });
-  });
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const reason = status === 408 ? `request head not complete within ${current.headerTimeoutMs}ms (client_timeouts.header)` : (error.code ?? error.message);
-    log.info({ status, owner: 'client', reason, client: socket.remoteAddress }, `${status} malformed request: ${reason}`);
-    socket.end(plainResponseBytes(status));
-  });
   server.on('drop', (data?: { remoteAddress?: string }) => {
     log.warn({ client: data?.remoteAddress, limit: current.maxConnections }, `connection refused: ${current.maxConnections} client connections open (limits.client_connections)`);
   });
-  const awaitingHeader = options.proxyProtocol ? expectProxyHeaders(server, options.proxyHeaderTimeoutMs ?? 5_000, log) : undefined;
   let open = 0;
-  server.on('connection', (socket: Socket) => {
+  server.on('connection', (socket: Duplex) => {
     open++;
     socket.once('close', () => open--);
   });
@@ -152,118 +143,62 @@ export async function listenHttp(
   async function drain(deadlineMs: number): Promise<void> {
     draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // A connection still sending its PROXY header has no request in flight.
-    for (const socket of awaitingHeader ?? []) socket.destroy();
+    // Connections still sending a PROXY header, in a TLS handshake, or not yet
+    // past their first bytes have no request in flight.
+    for (const socket of unserved) socket.destroy();
     server.closeIdleConnections();
-    if (inFlight > 0) {
-      const allDone = new Promise<void>((resolve) => (drained = resolve));
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
-      await Promise.race([allDone, deadline]);
+    h2?.drain();
+    if (inFlight.count > 0 || (h2 !== undefined && h2.size > 0)) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+      // HTTP/2 sessions close by themselves once their streams are done and
+      // their last frames are written; ended sooner, those frames are lost.
+      await Promise.race([Promise.all([inFlight.idle(), h2?.allClosed()]), deadline]);
+      clearTimeout(timer);
     }
     server.closeAllConnections();
-    for (const tunnel of tunnels) tunnel.destroy();
+    h2?.destroyAll();
+    for (const tunnel of http1.tunnels) tunnel.destroy();
     await closed;
   }
 
   return {
     address,
+    secure,
     configure(next) {
       current = next;
-      applySettings(server, next);
+      http1.apply(next);
+      h2?.configure();
     },
     connections: () => open,
     drain,
   };
 }
 
-function applySettings(server: http.Server, settings: ClientSettings): void {
-  server.maxConnections = settings.maxConnections;
-  server.headersTimeout = settings.headerTimeoutMs;
-  server.keepAliveTimeout = settings.keepAliveMs;
-}
-
-function incomingRequest(req: http.IncomingMessage, upgrade: IncomingRequest['upgrade']): IncomingRequest {
-  const source = proxySources.get(req.socket);
+function h2Limits(settings: ClientSettings): H2Limits {
   return {
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    httpVersionMajor: req.httpVersionMajor,
-    httpVersionMinor: req.httpVersionMinor,
-    rawHeaders: req.rawHeaders,
-    peer: unmapped(req.socket.remoteAddress ?? ''),
-    proxySource: source && unmapped(source.address),
-    body: req,
-    upgrade,
+    maxStreams: settings.http2MaxStreams ?? DEFAULT_H2_MAX_STREAMS,
+    maxHeaderListBytes: settings.http2MaxHeaderListBytes ?? DEFAULT_H2_MAX_HEADER_LIST_BYTES,
+    keepAliveMs: settings.keepAliveMs,
+    headerTimeoutMs: settings.headerTimeoutMs,
   };
 }
 
-/** IPv4-mapped IPv6 ("::ffff:10.0.0.1") unwrapped, so IPv4 rules apply. */
-function unmapped(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 /**
- * Puts a PROXY header reader in front of the HTTP server's own connection
- * handling, which is the server's 'connection' listener. The server keeps
- * listening itself, so its connection tracking (headersTimeout,
- * closeIdleConnections) works as without PROXY protocol; its HTTP parser
- * gets the socket only once the header is consumed, with any bytes read past
- * the header put back. Returns the connections still waiting for a header.
+ * Takes Node's own connection handling off the server's 'connection' event
+ * and returns it as the last step: the server keeps listening itself, so its
+ * connection tracking (headersTimeout, closeIdleConnections) works as if
+ * nothing were in front; its HTTP parser gets a connection once the steps
+ * are done with it, with any bytes they read put back.
  */
-function expectProxyHeaders(server: http.Server, timeoutMs: number, log: Logger): Set<Socket> {
-  const handlers = server.listeners('connection') as Array<(this: http.Server, socket: Socket) => void>;
-  // Fail at startup rather than serve connections whose headers nobody checks.
-  if (handlers.length !== 1) throw new Error(`proxy_protocol: the HTTP server has ${handlers.length} connection listeners, expected node's one`);
+function takeNodeConnectionHandling(server: Server): ConnectionStep {
+  const handlers = server.listeners('connection') as Array<(this: typeof server, socket: Duplex) => void>;
+  // Fail at startup rather than serve connections nobody checks.
+  if (handlers.length !== 1) throw new Error(`the HTTP server has ${handlers.length} connection listeners, expected node's one`);
   const serveConnection = handlers[0]!;
   server.removeListener('connection', serveConnection);
-
-  const awaiting = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    awaiting.add(socket);
-    let received: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => refuse(`no complete PROXY protocol header within ${timeoutMs}ms`), timeoutMs);
-
-    function stopWaiting(): void {
-      clearTimeout(timer);
-      awaiting.delete(socket);
-      socket.off('data', onData);
-      socket.off('error', hangUp);
-      socket.off('end', hangUp);
-      socket.off('close', stopWaiting);
-    }
-    function refuse(reason: string): void {
-      stopWaiting();
-      log.debug({ remote: socket.remoteAddress, reason }, `connection closed: ${reason}`);
-      socket.destroy();
-    }
-    // A client that resets or finishes sending before its header is complete
-    // (a TCP health check, say) leaves nothing to report.
-    function hangUp(): void {
-      stopWaiting();
-      socket.destroy();
-    }
-    function onData(chunk: Buffer): void {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-      const header = parseProxyHeader(received);
-      if (header.kind === 'need-more') return;
-      if (header.kind === 'invalid') {
-        refuse(header.reason);
-        return;
-      }
-      stopWaiting();
-      if (header.source) proxySources.set(socket, header.source);
-      // Paused, the stream keeps the bytes after the header (and any that
-      // arrive meanwhile) until the HTTP server has attached its parser.
-      socket.pause();
-      if (received.length > header.headerLength) socket.unshift(received.subarray(header.headerLength));
-      serveConnection.call(server, socket);
-      socket.resume();
-    }
-
-    socket.on('data', onData);
-    socket.on('error', hangUp);
-    socket.on('end', hangUp);
-    socket.on('close', stopWaiting);
-  });
-  return awaiting;
+  return (socket) => {
+    serveConnection.call(server, socket);
+    socket.resume();
+  };
 }
