@@ -14,6 +14,7 @@ import { compileRateLimit, type CompiledRateLimit } from '../ratelimit/rate-limi
 import type { RateLimitStores } from '../ratelimit/stores.ts';
 import { createRouter, type Router } from '../routing/router.ts';
 import type { BackendSettings } from '../upstream/backend-settings.ts';
+import { serviceEndpoints } from '../upstream/client/endpoint.ts';
 import type { BackendRegistry } from '../upstream/registry.ts';
 import { Service } from '../upstream/service.ts';
 
@@ -82,8 +83,10 @@ export function compileRuntime(config: WeirConfig, registry: BackendRegistry, st
   const services = new Map<string, Service>();
   const backendSettings: BackendSettings[] = [];
   for (const [name, serviceConfig] of config.services) {
+    // TLS files are read here, once per compile: a reload reads them again.
+    const endpointOf = serviceEndpoints(serviceConfig);
     const backends = serviceConfig.servers.map((server) => {
-      const backend = registry.lookup(name, server.address);
+      const backend = registry.lookup(name, server.address, endpointOf(server));
       backendSettings.push({ backend, weight: server.weight, backup: server.backup, slowStartMs: serviceConfig.slowStartMs });
       return backend;
     });

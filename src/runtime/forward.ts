@@ -82,6 +82,13 @@ export class Forwarding implements AttemptListener {
 
   /** pick backend, then the first attempt. */
   start(): void {
+    const upgrade = this.#request.upgrade;
+    const { protocol } = this.#service.config;
+    if (upgrade && (protocol === 'h2' || protocol === 'h2c')) {
+      // HTTP/2 has no Upgrade (RFC 9113 section 8.6), and weir does not tunnel WebSockets over it (RFC 8441).
+      this.#fail({ owner: 'config', status: 501, reason: `service "${this.#service.name}" speaks HTTP/2 to its backends, which cannot carry Upgrade: ${upgrade.protocol}` });
+      return;
+    }
     const gate = this.#driver.gate;
     const limit = this.#runtime.config.limits.upstreamRequests;
     if (gate.inFlight >= limit) {

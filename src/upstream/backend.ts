@@ -1,4 +1,5 @@
 import type { Address } from '../config/types.ts';
+import { PLAIN_HTTP1, type UpstreamEndpoint } from './client/endpoint.ts';
 import { PeakEwma } from './peak-ewma.ts';
 
 /**
@@ -122,6 +123,14 @@ export class Backend {
   readonly address: Address;
   /** "host:port", as written in the config; IPv6 hosts in brackets. */
   readonly label: string;
+  /**
+   * How it is reached: protocol and TLS settings. Part of its identity: a
+   * reload that changes them (or the files they name) makes a new backend,
+   * whose health is checked afresh over the new settings.
+   */
+  readonly endpoint: UpstreamEndpoint;
+  /** The address and the endpoint: backends with equal keys may share connections. */
+  readonly poolKey: string;
   /** Requests sent to this backend whose response has not finished. */
   inflight = 0;
   readonly latency = new PeakEwma();
@@ -158,13 +167,15 @@ export class Backend {
   #since = Date.now();
   readonly #history: StateChange[] = [];
 
-  constructor(service: string, address: Address, hooks: BackendHooks = {}) {
+  constructor(service: string, address: Address, hooks: BackendHooks = {}, endpoint: UpstreamEndpoint = PLAIN_HTTP1) {
     this.service = service;
     this.address = address;
     this.owner = hooks.owner;
     this.#onChange = hooks.onChange;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     this.label = `${host}:${address.port}`;
+    this.endpoint = endpoint;
+    this.poolKey = `${this.label} ${endpoint.key}`;
   }
 
   // ---- Requests open on it ----

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { currentAvailabilityEpoch } from './backend.ts';
 import { applyBackendSettings } from './backend-settings.ts';
+import type { UpstreamEndpoint } from './client/endpoint.ts';
 import { BackendRegistry } from './registry.ts';
 
 const A = { host: '127.0.0.1', port: 9000 };
@@ -42,6 +43,21 @@ describe('the backend registry', () => {
     const again = registry.lookup('svc', A);
     assert.notEqual(again, a, 'a server that comes back later starts afresh');
     assert.equal(again.state, 'unchecked');
+  });
+
+  it('makes a server reached differently (protocol, TLS settings) a new backend, and retires the old one', () => {
+    const registry = new BackendRegistry();
+    const plain = registry.lookup('svc', A);
+    registry.adopt([plain]);
+    const h2c: UpstreamEndpoint = { protocol: 'h2', tls: undefined, key: 'h2c' };
+    const again = registry.lookup('svc', A, h2c);
+    assert.notEqual(again, plain, 'its health said nothing of the server reached this way');
+    assert.equal(again.endpoint, h2c);
+    assert.notEqual(again.poolKey, plain.poolKey, 'no connection is shared between them');
+    assert.equal(registry.lookup('svc', A, h2c), again);
+    assert.deepEqual(registry.adopt([again]), [plain]);
+    assert.equal(registry.get('svc', A), again, 'found by service and address alone');
+    assert.equal(registry.lookup('svc', A, { ...h2c }), again, 'endpoints are told apart by their key');
   });
 
   it('does not let a compile that was never applied leave anything live', () => {

@@ -10,7 +10,7 @@ function service(overrides: Partial<ServiceConfig>, count = 4): { service: Servi
   const backends = Array.from({ length: count }, (_, i) => new Backend('svc', { host: '127.0.0.1', port: 9000 + i }));
   const config: ServiceConfig = {
     name: 'svc',
-    servers: backends.map((b) => ({ address: b.address, weight: 1, backup: false })),
+    servers: backends.map((b) => ({ address: b.address, tls: false, weight: 1, backup: false })),
     balance: 'round_robin',
     hashKey: { kind: 'client_ip' },
     panicThresholdPercent: 0,
@@ -18,6 +18,7 @@ function service(overrides: Partial<ServiceConfig>, count = 4): { service: Servi
     retries: { attempts: 2, onStatuses: [], budgetPercent: 20, minRetriesPerSecond: 10 },
     queue: { size: 10, timeoutMs: 1000 },
     timeouts: { connectMs: 1000, responseHeadersMs: 1000, idleMs: 1000 },
+    protocol: 'http1',
     ...overrides,
   };
   return { service: new Service(config, backends, createLogger(false)), backends };

@@ -5,10 +5,12 @@
 // was read to its end, the request body was sent whole, the backend did not
 // ask to close and sent nothing beyond the response.
 
-import { connect, type NetConnectOpts, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
+import { connectFailure, type Dialer } from './dial.ts';
 import { CHUNK_END, chunkSizeLine, LAST_CHUNK, type BodyFraming } from './request-writer.ts';
 import { ResponseParser, type ResponseEvents, type ResponseHead } from './response-parser.ts';
+import { UpstreamError } from './upstream-error.ts';
 
 /** What the caller hears of an exchange. Exactly one of onComplete, onUpgrade or onError ends it. */
 export interface ExchangeHandler {
@@ -22,19 +24,7 @@ export interface ExchangeHandler {
   onError(error: Error): void;
 }
 
-/** A failure on the way to or from the backend, with how far the exchange got. */
-export class UpstreamError extends Error {
-  override name = 'UpstreamError';
-  readonly code: string;
-  /** The response head had arrived: too late for another answer. */
-  readonly afterHead: boolean;
-
-  constructor(code: string, message: string, afterHead: boolean) {
-    super(message);
-    this.code = code;
-    this.afterHead = afterHead;
-  }
-}
+export { UpstreamError };
 
 /** The request of an exchange, as the pool hands it to a connection. */
 export interface Exchange {
@@ -68,23 +58,11 @@ export interface ConnectionOwner {
   retryStale(exchange: Exchange): boolean;
 }
 
-export interface ConnectTarget {
-  host: string;
-  port: number;
-  connectMs: number;
-}
-
-// How much of a request body may wait in the socket before the client is
-// paused. Node's default (16 KiB) is less than one read from the client
-// (64 KiB), so every chunk would stop the upload until the socket drained.
-const UPLOAD_WINDOW_BYTES = 256 * 1024;
-
 export class UpstreamConnection implements ResponseEvents {
   readonly #socket: Socket;
   readonly #owner: ConnectionOwner;
   readonly #parser: ResponseParser;
   #connected = false;
-  #connectTimer: NodeJS.Timeout | undefined;
   #exchange: Exchange | undefined;
   /** Whether a response has been read whole on it before: a reused connection may have been closed by the backend meanwhile. */
   #reused = false;
@@ -99,32 +77,18 @@ export class UpstreamConnection implements ResponseEvents {
   #trailers: string[] | null = null;
   #head: ResponseHead | undefined;
 
-  constructor(target: ConnectTarget, owner: ConnectionOwner) {
+  constructor(dialer: Dialer, owner: ConnectionOwner) {
     this.#owner = owner;
     this.#parser = new ResponseParser(this);
-    // writableHighWaterMark goes to the Duplex under the socket; Node's typings do not list it.
-    const options: NetConnectOpts & { writableHighWaterMark: number } = {
-      host: target.host,
-      port: target.port,
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay: 60_000,
-      writableHighWaterMark: UPLOAD_WINDOW_BYTES,
-    };
-    const socket = connect(options);
-    this.#socket = socket;
-    this.#connectTimer = setTimeout(() => {
-      socket.destroy(new UpstreamError('WEIR_CONNECT_TIMEOUT', `connect timed out after ${target.connectMs}ms`, false));
-    }, target.connectMs);
-    socket.once('connect', () => {
-      clearTimeout(this.#connectTimer);
+    const socket = dialer.open(() => {
       this.#connected = true;
       if (this.#exchange) this.#write(this.#exchange);
     });
+    this.#socket = socket;
     socket.on('data', (chunk: Buffer) => this.#read(chunk));
     socket.on('end', () => this.#ended());
     socket.on('timeout', () => this.#timedOut());
-    socket.on('error', (error) => this.#fail(error));
+    socket.on('error', (error) => this.#fail(this.#connected ? error : connectFailure(error, socket)));
     socket.on('close', () => this.#closedNow());
   }
 
@@ -354,7 +318,6 @@ export class UpstreamConnection implements ResponseEvents {
   }
 
   #closedNow(): void {
-    clearTimeout(this.#connectTimer);
     if (this.#exchange !== undefined) {
       this.#fail(new UpstreamError('WEIR_UPSTREAM_CLOSED', 'backend closed the connection', this.#head !== undefined));
     }

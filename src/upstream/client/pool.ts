@@ -4,7 +4,8 @@
 // backend's own idle timeout (commonly 5 s) closes them under a request.
 
 import type { Readable } from 'node:stream';
-import { UpstreamConnection, type ConnectionOwner, type ConnectTarget, type Exchange, type ExchangeHandler } from './connection.ts';
+import { UpstreamConnection, type ConnectionOwner, type Exchange, type ExchangeHandler } from './connection.ts';
+import { Dialer, type DialTarget } from './dial.ts';
 import { requestHead, type RequestToWrite } from './request-writer.ts';
 
 const KEEP_ALIVE_IDLE_MS = 4_000;
@@ -26,8 +27,9 @@ export interface ExchangeControl {
   resume(): void;
 }
 
+/** HTTP/1.1 keep-alive connections to one backend, over TCP or TLS. */
 export class BackendPool implements ConnectionOwner {
-  readonly #target: ConnectTarget;
+  readonly #dialer: Dialer;
   readonly #defaultHost: string;
   readonly #idle: UpstreamConnection[] = [];
   readonly #all = new Set<UpstreamConnection>();
@@ -35,8 +37,8 @@ export class BackendPool implements ConnectionOwner {
   #allGone: (() => void) | undefined;
 
   /** `label` is the backend's host:port, the Host sent when the client gave none. */
-  constructor(target: ConnectTarget, label: string) {
-    this.#target = target;
+  constructor(target: DialTarget, label: string) {
+    this.#dialer = new Dialer(target);
     this.#defaultHost = label;
   }
 
@@ -86,7 +88,7 @@ export class BackendPool implements ConnectionOwner {
   }
 
   #open(): UpstreamConnection {
-    const connection = new UpstreamConnection(this.#target, this);
+    const connection = new UpstreamConnection(this.#dialer, this);
     this.#all.add(connection);
     return connection;
   }

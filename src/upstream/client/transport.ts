@@ -1,21 +1,23 @@
 import type { Backend } from '../backend.ts';
-import { BackendPool } from './pool.ts';
+import { openPool, type UpstreamPool } from './upstream-pool.ts';
 
 /**
- * Keep-alive connection pools to the backends, one per backend address and
- * connect timeout. Like the backends, pools outlive a reload, so a reload
- * does not drop warm connections.
+ * Connection pools to the backends, one per way of reaching a server (its
+ * address, protocol and TLS settings: Backend.poolKey) and connect timeout.
+ * Two services reaching one server the same way share connections; reaching
+ * it differently, never. Like the backends, pools outlive a reload, so a
+ * reload does not drop warm connections.
  */
 export class Transport {
-  /** By backend address (host:port), then connect timeout: looked up on every request, so no key is built. */
-  readonly #pools = new Map<string, Map<number, BackendPool>>();
+  /** By pool key, then connect timeout: looked up on every request, so no key is built. */
+  readonly #pools = new Map<string, Map<number, UpstreamPool>>();
 
-  pool(backend: Backend, connectTimeoutMs: number): BackendPool {
-    let byTimeout = this.#pools.get(backend.label);
-    if (!byTimeout) this.#pools.set(backend.label, (byTimeout = new Map()));
+  pool(backend: Backend, connectTimeoutMs: number): UpstreamPool {
+    let byTimeout = this.#pools.get(backend.poolKey);
+    if (!byTimeout) this.#pools.set(backend.poolKey, (byTimeout = new Map()));
     let pool = byTimeout.get(connectTimeoutMs);
     if (!pool) {
-      pool = new BackendPool({ host: backend.address.host, port: backend.address.port, connectMs: connectTimeoutMs }, backend.label);
+      pool = openPool(backend, connectTimeoutMs);
       byTimeout.set(connectTimeoutMs, pool);
     }
     return pool;
@@ -31,7 +33,7 @@ export class Transport {
     for (const pool of this.#take()) pool.destroy();
   }
 
-  #take(): BackendPool[] {
+  #take(): UpstreamPool[] {
     const pools = [...this.#pools.values()].flatMap((byTimeout) => [...byTimeout.values()]);
     this.#pools.clear();
     return pools;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { clientFailure, type Failure } from '../../failure.ts';
 import { BodyFailure } from '../../runtime/request-body.ts';
 import { mayRetry } from '../../runtime/retry-policy.ts';
-import { UpstreamError } from './connection.ts';
+import { UpstreamError } from './upstream-error.ts';
 import { UnwritableRequest } from './request-writer.ts';
 import { classifyUpstreamError, type UpstreamTimeouts } from './upstream-errors.ts';
 
@@ -35,6 +35,29 @@ describe('classifyUpstreamError', () => {
       assert.match(failure.reason, new RegExp(code));
       assert.equal(retriesPost(failure), true, `${code} is retryable, even for a POST`);
     }
+  });
+
+  it('takes a failed TLS handshake or a refused HTTP/2 stream as the connect stage: nothing was processed, so even a POST may go elsewhere', () => {
+    const tls = classifyUpstreamError(new UpstreamError('WEIR_UPSTREAM_TLS', 'TLS: certificate has expired (CERT_HAS_EXPIRED)', false), timeouts);
+    assert.deepEqual(summary(tls), { owner: 'backend', status: 502, stage: 'connect' });
+    assert.equal(tls.reason, 'TLS: certificate has expired (CERT_HAS_EXPIRED)');
+    assert.equal(retriesPost(tls), true);
+    const refused = classifyUpstreamError(new UpstreamError('WEIR_STREAM_REFUSED', 'backend refused the stream (REFUSED_STREAM or GOAWAY)', false), timeouts);
+    assert.deepEqual(summary(refused), { owner: 'backend', status: 502, stage: 'connect' });
+    assert.equal(retriesPost(refused), true);
+  });
+
+  it('takes a reset HTTP/2 stream as the backend\'s, at the stage it had reached', () => {
+    const before = classifyUpstreamError(new UpstreamError('WEIR_UPSTREAM_RESET', 'backend reset the stream (INTERNAL_ERROR)', false), timeouts);
+    assert.deepEqual(summary(before), { owner: 'backend', status: 502, stage: 'before-response' });
+    assert.equal(before.reason, 'backend reset the stream (INTERNAL_ERROR)');
+    const after = classifyUpstreamError(new UpstreamError('WEIR_UPSTREAM_RESET', 'backend reset the stream (INTERNAL_ERROR)', true), timeouts);
+    assert.equal(after.stage, 'response');
+  });
+
+  it('takes an Upgrade to a service spoken to in HTTP/2 as the config\'s 501, not the backend\'s', () => {
+    const failure = classifyUpstreamError(new UpstreamError('WEIR_UPGRADE_OVER_H2', 'Upgrade (websocket) cannot be forwarded to a backend spoken to in HTTP/2', false), timeouts);
+    assert.deepEqual([failure.owner, failure.status], ['config', 501]);
   });
 
   it('answers a connect timeout with 504 at the connect stage, naming the timeout', () => {

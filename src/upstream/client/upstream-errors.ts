@@ -42,6 +42,20 @@ export function classifyUpstreamError(error: unknown, timeouts: UpstreamTimeouts
       return backendFailure(502, `backend sent an ${e.message ?? 'invalid response'}`, stage);
     case 'WEIR_UPSTREAM_CLOSED':
       return backendFailure(502, e.message ?? 'backend closed the connection', stage);
+    case 'WEIR_UPSTREAM_TLS':
+      // The handshake or the certificate check failed: no byte of the request went out.
+      return backendFailure(502, e.message ?? 'TLS handshake failed', 'connect');
+    case 'WEIR_NOT_HTTP2':
+      // The connection never spoke HTTP/2, so no request on it was processed.
+      return backendFailure(502, e.message ?? 'backend does not speak HTTP/2', 'connect');
+    case 'WEIR_STREAM_REFUSED':
+      // Refused before it was processed (RFC 9113 section 8.7): safe to send again, whatever the method.
+      return backendFailure(502, e.message ?? 'backend refused the stream', 'connect');
+    case 'WEIR_UPSTREAM_RESET':
+      return backendFailure(502, e.message ?? 'backend reset the stream', stage);
+    case 'WEIR_UPGRADE_OVER_H2':
+      // The service's backends speak HTTP/2, which has no Upgrade: the config's doing, not the backend's.
+      return { owner: 'config', status: 501, reason: e.message ?? 'Upgrade cannot be forwarded over HTTP/2' };
     case 'ECONNREFUSED':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':

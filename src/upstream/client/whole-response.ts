@@ -4,7 +4,7 @@
 // requests do.
 
 import type { ExchangeHandler } from './connection.ts';
-import type { BackendPool } from './pool.ts';
+import type { UpstreamPool } from './upstream-pool.ts';
 
 export interface WholeResponse {
   status: number;
@@ -18,7 +18,7 @@ export class WholeResponseTimeout extends Error {
 }
 
 export function requestWhole(
-  pool: BackendPool,
+  pool: UpstreamPool,
   request: { method: string; target: string; headers: string[] },
   timeoutMs: number,
   maxBodyBytes: number,

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { BackendPool } from '../client/pool.ts';
+import { UpstreamError } from '../client/upstream-error.ts';
+import { openPool, type UpstreamPool } from '../client/upstream-pool.ts';
 import { requestWhole } from '../client/whole-response.ts';
 import type { HealthCheckConfig } from '../../config/types.ts';
 import type { Logger } from '../../log.ts';
@@ -28,8 +29,11 @@ export class ActiveHealthChecker {
   readonly #backends: readonly Backend[];
   readonly #config: HealthCheckConfig;
   readonly #log: Logger;
-  /** The checks' own keep-alive connections: the same client as requests, never sharing a request's connection. */
-  readonly #pools = new Map<Backend, BackendPool>();
+  /**
+   * The checks' own connections: the same client as requests (HTTP/1.1 or
+   * HTTP/2, TLS as the backend is reached), never sharing a request's connection.
+   */
+  readonly #pools = new Map<Backend, UpstreamPool>();
   readonly #stopped = new AbortController();
   #timer: NodeJS.Timeout | undefined;
 
@@ -84,7 +88,7 @@ export class ActiveHealthChecker {
     try {
       let pool = this.#pools.get(backend);
       if (pool === undefined) {
-        pool = new BackendPool({ host: backend.address.host, port: backend.address.port, connectMs: timeoutMs }, backend.label);
+        pool = openPool(backend, timeoutMs);
         this.#pools.set(backend, pool);
       }
       const headers = ['host', host ?? backend.label, 'user-agent', 'weir-health-check'];
@@ -142,6 +146,8 @@ function describeProbeError(error: unknown, timeoutMs: number): string {
     if (code === 'WEIR_CONNECT_TIMEOUT') return `connect timed out after ${timeoutMs}ms`;
     if (code === 'WEIR_WHOLE_RESPONSE_TIMEOUT' || code === 'WEIR_BODY_TIMEOUT') return `no answer within ${timeoutMs}ms`;
     if (code === 'WEIR_UPSTREAM_PROTOCOL') return `invalid response: ${error.message}`;
+    // Its own words: "TLS: certificate has expired (CERT_HAS_EXPIRED)", "backend reset the stream (…)".
+    if (error instanceof UpstreamError) return error.message;
     return code ?? error.message;
   }
   return String(error);
