@@ -3,11 +3,12 @@ import { backendControls, type AdminContext } from './admin/context.ts';
 import { RecentRefusals } from './admin/recent-refusals.ts';
 import { RouteStats } from './admin/route-stats.ts';
 import { startAdmin, type AdminServer } from './admin/server.ts';
-import type { Address, WeirConfig } from './config/types.ts';
+import type { Address, ListenerConfig, WeirConfig } from './config/types.ts';
 import { AccessLogSlot } from './observe/access-log.ts';
 import { Metrics } from './observe/metrics.ts';
 import { ReloadHistory } from './observe/reload-history.ts';
 import { explainLive } from './runtime/explain.ts';
+import { certificateLines, requestHost } from './tls/tls-report.ts';
 import { VERSION } from './version.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RateLimitStores } from './ratelimit/stores.ts';
@@ -15,7 +16,8 @@ import { commitRuntime, prepareHealthChecks, stopHealthChecks, type LiveState } 
 import { compileRuntime, type Runtime } from './runtime/compile.ts';
 import { Driver } from './runtime/driver.ts';
 import { RefusalCounter } from './runtime/refusals.ts';
-import { listenHttp, type ClientSettings, type HttpListener } from './server/http-listener.ts';
+import type { ClientSettings } from './server/http-listener.ts';
+import { Listeners, type ListenerCommon, type PreparedListeners } from './server/listeners.ts';
 import { Transport } from './upstream/client/transport.ts';
 import type { ActiveHealthChecker } from './upstream/health/active-checker.ts';
 import { BackendRegistry } from './upstream/registry.ts';
@@ -33,10 +35,12 @@ export interface WeirOptions {
 
 /** A running load balancer. */
 export interface Weir {
-  /** The address weir listens on (with the real port when the config asked for port 0). A reload may change it. */
+  /** The address of the first listener (with the real port when the config asked for port 0). A reload may change it. */
   readonly address: Address;
-  /** "http://host:port" for that address. */
+  /** "http://host:port" (or https://) for that address. */
   readonly url: string;
+  /** Every listener's URL, in config order: https:// for TLS listeners. */
+  readonly urls: string[];
   /** Where the admin API listens, when the config has one. */
   readonly adminAddress: Address | undefined;
   /** The Prometheus text of /metrics. */
@@ -89,8 +93,10 @@ export interface InstanceRole {
   activeHealthChecks?: boolean;
   /** Whether the config's admin API is served here. Default true. */
   admin?: boolean;
-  /** Bind the listen address with SO_REUSEPORT, beside the other workers' sockets. Default false. */
+  /** Bind the listen addresses with SO_REUSEPORT, beside the other workers' sockets. Default false. */
   reusePort?: boolean;
+  /** Whether ACME certificates are obtained here. Default true. */
+  acme?: boolean;
   /** Called right after each config is committed (at start too), before the listener opens at start. */
   committed?: () => void;
   /** A worker's start, reload and stop lines are debug: the primary says each once for the group. Default info. */
@@ -129,17 +135,17 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
   const live: LiveState = { registry: role.registry ?? new BackendRegistry(), stores: role.stores ?? new RateLimitStores(), log, drainTimeoutMs };
   const activeChecks = role.activeHealthChecks ?? true;
   const serveAdmin = role.admin ?? true;
-  const listenOptions = (config: WeirConfig) => ({ proxyProtocol: config.proxyProtocol, reusePort: role.reusePort === true });
+  const listenerCommon = (config: WeirConfig): ListenerCommon => ({ settings: clientSettings(config), proxyProtocol: config.proxyProtocol, reusePort: role.reusePort === true });
   const lifecycle = (fields: object, message: string): void => (role.lifecycleLevel === 'debug' ? log.debug(fields, message) : log.info(fields, message));
   const healthChecks = (next: Runtime): Promise<ActiveHealthChecker[]> => (activeChecks ? prepareHealthChecks(next, log) : Promise.resolve([]));
   const transport = new Transport();
   const refusals = new RefusalCounter();
-  const listenOf = (config: WeirConfig): Address => options.listen ?? config.listen;
+  // options.listen moves the first listener.
+  const listenersOf = (config: WeirConfig): ListenerConfig[] =>
+    options.listen ? config.listeners.map((listener, index) => (index === 0 ? { ...listener, address: options.listen! } : listener)) : config.listeners;
 
   let runtime!: Runtime;
   let checkers: ActiveHealthChecker[] = [];
-  let listener: HttpListener | undefined;
-  let draining: HttpListener | undefined;
   let admin: AdminServer | undefined;
   let configText = '';
 
@@ -150,12 +156,14 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
   const metrics: Metrics = new Metrics({
     backends: () => live.registry.backends(),
     inflight: (): number => driver.gate.inFlight,
-    clientConnections: () => (listener?.connections() ?? 0) + (draining?.connections() ?? 0),
+    clientConnections: () => listeners.connections(),
     refusals: () => refusals.snapshot(),
+    tls: () => listeners.tls(),
   });
   const reloads = new ReloadHistory(metrics, log);
   // The driver reads the runtime once per request, so a reload swaps one reference.
   const driver: Driver = new Driver({ runtime: () => runtime, transport, log, refusals, observers: [metrics, accessLog, routeStats, recentRefusals], events: metrics });
+  const listeners = new Listeners(driver, { log, drainTimeoutMs, acme: role.acme ?? true });
   const context = adminContext();
 
   try {
@@ -169,10 +177,10 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     role.committed?.();
     await logChange.commit();
     configText = loaded.text;
-    listener = await listenHttp(listenOf(config), driver, clientSettings(config), log, listenOptions(config));
+    (await listeners.prepare(listenersOf(config), listenerCommon(config))).commit();
     if (config.admin && serveAdmin) admin = await startAdmin(config.admin.listen, context, log);
   } catch (error) {
-    await listener?.drain(0);
+    await listeners.drain(0);
     await stopHealthChecks(checkers);
     await accessLog.close();
     metrics.close();
@@ -181,10 +189,20 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     throw error;
   }
   const { config } = runtime;
-  const bound = listener;
+  // Kept once closed too: weir.url still names where it listened.
+  let lastUrls: string[] = [];
+  let lastAddress = listeners.listeners[0]!.address;
+  const urls = (): string[] => {
+    const open = listeners.listeners;
+    if (open.length > 0) {
+      lastUrls = open.map((listener) => urlOf(listener.address, listener.secure));
+      lastAddress = open[0]!.address;
+    }
+    return lastUrls;
+  };
   lifecycle(
-    { listen: urlOf(bound.address), ...(admin && { admin: urlOf(admin.address) }), routes: config.routes.length, services: config.services.size, source: config.source },
-    `weir listening on ${urlOf(bound.address)}`,
+    { listen: urls()[0], ...(urls().length > 1 && { listeners: urls() }), ...(admin && { admin: urlOf(admin.address) }), routes: config.routes.length, services: config.services.size, source: config.source },
+    `weir listening on ${urls().join(', ')}`,
   );
 
   let closing: Promise<void> | undefined;
@@ -203,20 +221,17 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     const nextConfig = loaded.config;
     const nextRuntime = compileRuntime(nextConfig, live.registry, live.stores, log);
     const current = runtime.config;
-    const rebind = !sameAddress(listenOf(nextConfig), listenOf(current)) || nextConfig.proxyProtocol !== current.proxyProtocol;
     const adminMoves = !sameAddress(nextConfig.admin?.listen, current.admin?.listen);
     // Until everything that can fail has succeeded, nothing live has changed.
     const opened: Array<() => Promise<void>> = [];
-    let nextListener: HttpListener | undefined;
+    let nextListeners;
     let nextAdmin: AdminServer | undefined;
     let logChange;
     let nextCheckers: ActiveHealthChecker[] = [];
     try {
-      if (rebind) {
-        nextListener = await listenHttp(listenOf(nextConfig), driver, clientSettings(nextConfig), log, listenOptions(nextConfig));
-        const bound = nextListener;
-        opened.push(() => bound.drain(0));
-      }
+      const prepared = await listeners.prepare(listenersOf(nextConfig), listenerCommon(nextConfig));
+      nextListeners = prepared;
+      opened.push(() => prepared.cancel());
       if (adminMoves && nextConfig.admin && serveAdmin) {
         if (admin && current.admin?.listen.port === nextConfig.admin.listen.port) {
           // One port cannot be bound twice (127.0.0.1:9901 to 0.0.0.0:9901): the old listener goes first.
@@ -237,13 +252,17 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
       throw error;
     }
     const change = logChange;
+    const preparedListeners = nextListeners;
     let settled = false;
     return {
-      address: (nextListener ?? listener ?? bound).address,
+      get address() {
+        urls();
+        return lastAddress;
+      },
       async commit() {
         if (settled) return;
         settled = true;
-        await commit(loaded, nextRuntime, nextListener, nextAdmin, change, nextCheckers, adminMoves);
+        await commit(loaded, nextRuntime, preparedListeners, nextAdmin, change, nextCheckers, adminMoves);
       },
       async cancel() {
         if (settled) return;
@@ -258,7 +277,7 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
   async function commit(
     loaded: LoadedConfig,
     nextRuntime: Runtime,
-    nextListener: HttpListener | undefined,
+    nextListeners: PreparedListeners,
     nextAdmin: AdminServer | undefined,
     logChange: Awaited<ReturnType<AccessLogSlot['prepare']>>,
     nextCheckers: ActiveHealthChecker[],
@@ -273,25 +292,19 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     await logChange.commit();
     const previousCheckers = checkers;
     checkers = nextCheckers;
-    const previousListener = nextListener ? listener : undefined;
-    if (nextListener) listener = nextListener;
-    else listener?.configure(clientSettings(nextConfig));
+    const urlsBefore = urls().join(', ');
+    nextListeners.commit();
+    const urlsAfter = urls().join(', ');
     if (adminMoves) {
       await admin?.close();
       admin = nextAdmin;
     }
     await stopHealthChecks(previousCheckers);
+    const moved = urlsAfter !== urlsBefore;
     lifecycle(
-      { routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source, ...(previousListener && listener && { listen: urlOf(listener.address) }) },
-      previousListener && listener ? `config reloaded; now listening on ${urlOf(listener.address)}` : 'config reloaded',
+      { routes: nextConfig.routes.length, services: nextConfig.services.size, source: nextConfig.source, ...(moved && { listen: urls()[0], ...(urls().length > 1 && { listeners: urls() }) }) },
+      moved ? `config reloaded; now listening on ${urlsAfter}` : 'config reloaded',
     );
-    // Connections to the old address finish what they are doing.
-    if (previousListener) {
-      draining = previousListener;
-      void previousListener.drain(drainTimeoutMs).then(() => {
-        if (draining === previousListener) draining = undefined;
-      });
-    }
   }
 
   /** Every reload, whatever asked for it (SIGHUP, the admin API, --watch), is counted, logged and kept as the last. */
@@ -316,7 +329,12 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
           ? reloadAndRecord(options.config)
           : Promise.reject(new Error('this weir was started from a config object, not a file: there is no file to read again')),
       ...backendControls(() => runtime),
-      explain: async (request) => explainLive(runtime, request),
+      explain: async (request) => {
+        const host = requestHost(request.url, request.headers);
+        const tls = host === undefined ? [] : certificateLines(listeners.certificateFor(host));
+        return [explainLive(runtime, request), ...tls].join('\n');
+      },
+      tls: () => listeners.tls(),
       metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
       recentRefusals: () => recentRefusals.list(),
       routeStats: () => routeStats.snapshot(),
@@ -333,12 +351,16 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     recentRefusals,
     registry: live.registry,
     inflight: () => driver.gate.inFlight,
-    clientConnections: () => (listener?.connections() ?? 0) + (draining?.connections() ?? 0),
+    clientConnections: () => listeners.connections(),
     get address() {
-      return (listener ?? bound).address;
+      urls();
+      return lastAddress;
     },
     get url() {
-      return urlOf((listener ?? bound).address);
+      return urls()[0]!;
+    },
+    get urls() {
+      return urls();
     },
     get adminAddress() {
       return admin?.address;
@@ -352,7 +374,7 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
       closing ??= (async () => {
         lifecycle({}, 'weir stopping: draining in-flight requests');
         await reloading;
-        await Promise.all([listener?.drain(drainTimeoutMs), draining?.drain(drainTimeoutMs)]);
+        await listeners.drain(drainTimeoutMs);
         await admin?.close();
         await stopHealthChecks(checkers);
         await transport.close();
@@ -384,6 +406,8 @@ function clientSettings(config: WeirConfig): ClientSettings {
     pipelinedRequests: config.limits.pipelinedRequests,
     headerTimeoutMs: config.clientTimeouts.headerMs,
     keepAliveMs: config.clientTimeouts.keepAliveMs,
+    http2MaxStreams: config.limits.http2Streams,
+    http2MaxHeaderListBytes: config.limits.http2HeaderListBytes,
   };
 }
 
@@ -391,7 +415,7 @@ function sameAddress(a: Address | undefined, b: Address | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.host === b.host && a.port === b.port);
 }
 
-function urlOf(address: Address): string {
+function urlOf(address: Address, secure = false): string {
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `http://${host}:${address.port}`;
+  return `${secure ? 'https' : 'http'}://${host}:${address.port}`;
 }

@@ -57,6 +57,7 @@ export async function liveAdminContext(
     startedAt: Date.now(),
     configSource: () => runtime.config.source,
     configText: () => configText,
+    tls: () => [],
     generation: () => generation,
     lastReload: () => lastReload,
     runtime: () => runtime,

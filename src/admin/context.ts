@@ -4,6 +4,7 @@
 // real objects without a proxy listener (context.fixtures.ts).
 
 import type { Runtime } from '../runtime/compile.ts';
+import type { TlsListenerView } from '../tls/tls-report.ts';
 import type { Backend } from '../upstream/backend.ts';
 import type { RouteTraffic } from './route-stats.ts';
 
@@ -78,6 +79,8 @@ export interface AdminContext {
   enable(service: string, address: string): boolean;
   /** `weir explain` against the live runtime and the live backend states. */
   explain(request: ExplainQuery): Promise<string>;
+  /** Each TLS listener: its certificates (names, expiry, source) and its ACME state. */
+  tls(): TlsListenerView[];
   /** The Prometheus exposition. */
   metrics(): Promise<{ contentType: string; text: string }>;
   /** Requests refused lately, newest last (the context keeps the list bounded). */

@@ -5,6 +5,7 @@
 //   GET  /metrics                                         Prometheus text
 //   GET  /api/status | /api/routes | /api/services        JSON
 //   GET  /api/config                                      the running config's text (for `weir plan --admin`)
+//   GET  /api/tls                                         TLS listeners: certificates, expiry, ACME state
 //   GET  /api/explain?method=&url=&client_ip=&header=     text/plain, as `weir explain` prints it
 //   GET  /api/events                                      server-sent events: a snapshot every second
 //   POST /api/services/{service}/backends/{address}/drain | /enable
@@ -212,6 +213,7 @@ function adminEndpoints(context: AdminContext, log: Logger, hub: EventHub, page:
       access: 'secret',
       handle: (_req, res) => sendText(res, 200, context.configText(), 'application/yaml; charset=utf-8'),
     },
+    { method: 'GET', pattern: /^\/api\/tls$/, access: 'read', handle: (_req, res) => sendJson(res, 200, { listeners: context.tls() }) },
     { method: 'GET', pattern: /^\/api\/routes$/, access: 'read', handle: (_req, res) => sendJson(res, 200, { routes: routesView(context.runtime()) }) },
     { method: 'GET', pattern: /^\/api\/services$/, access: 'read', handle: (_req, res) => sendJson(res, 200, { services: servicesView(context.runtime(), context.group) }) },
     {

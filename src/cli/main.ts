@@ -3,6 +3,7 @@ import { loadConfigFile, summarizeConfig } from '../config/load.ts';
 import { ConfigError, formatConfigIssue, type Address } from '../config/types.ts';
 import { startDemo } from './demo.ts';
 import { explainRequest } from '../runtime/explain.ts';
+import { certificateLines, configCertificatesFor, requestHost } from '../tls/tls-report.ts';
 import { fetchRunningConfig } from './admin-config.ts';
 import { formatPlan, planConfigChange } from './plan.ts';
 import { loadRouteSpecFile, runRouteSpec, specConfigFile } from './route-test.ts';
@@ -187,7 +188,9 @@ async function explain(args: string[]): Promise<number> {
   });
   const config = await loadConfigFile(values.config);
   const clientIp = typeof values['client-ip'] === 'string' ? values['client-ip'] : '127.0.0.1';
-  process.stdout.write(`${await explainRequest(config, { method, url, clientIp, headers, check: values.check === true })}\n`);
+  const host = requestHost(url, headers);
+  const tls = host === undefined ? [] : certificateLines(configCertificatesFor(config, host));
+  process.stdout.write(`${[await explainRequest(config, { method, url, clientIp, headers, check: values.check === true }), ...tls].join('\n')}\n`);
   return 0;
 }
 

@@ -42,6 +42,7 @@ import { ReloadHistory } from '../observe/reload-history.ts';
 import { RateLimitStores } from '../ratelimit/stores.ts';
 import { commitRuntime, prepareHealthChecks, stopHealthChecks, type LiveState } from '../runtime/apply.ts';
 import { compileRuntime, type Runtime } from '../runtime/compile.ts';
+import { certificateLines, configCertificatesFor, configTlsViews, requestHost } from '../tls/tls-report.ts';
 import { explainLive } from '../runtime/explain.ts';
 import type { BackendStateSnapshot } from '../upstream/backend.ts';
 import type { ActiveHealthChecker } from '../upstream/health/active-checker.ts';
@@ -215,6 +216,8 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
     inflight: () => 0,
     clientConnections: () => 0,
     refusals: () => ({}),
+    // The workers hold the listeners; their certificates are the config's files.
+    tls: () => (runtime ? configTlsViews(runtime.config) : []),
     group: groupMetrics,
   });
   const reloads = new ReloadHistory(metrics, log);
@@ -224,6 +227,7 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
 
   try {
     loaded = await loadConfig(options.file);
+    refuseWhatWorkersCannotShare(loaded.config);
     log.level = loaded.config.log.level;
     runtime = compileRuntime(loaded.config, registry, live.stores, log);
     checkers = await prepareHealthChecks(runtime, log);
@@ -258,8 +262,9 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
     return [...registry.backends()].map((backend) => backend.snapshot());
   }
 
+  /** The config as workers get it: the first listener at the address the group binds (its port chosen when it was 0). */
   function workerConfig(config: WeirConfig, listen: Address): WeirConfig {
-    return { ...config, listen };
+    return { ...config, listen, listeners: config.listeners.map((listener, index) => (index === 0 ? { ...listener, address: listen } : listener)) };
   }
 
   /** Forks the worker of `slot`, sends it the config in force, and waits until it listens. */
@@ -398,6 +403,7 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
   async function reload(): Promise<void> {
     if (closing) throw new Error('weir is closed; there is nothing to reload');
     const next = await loadConfig(options.file);
+    refuseWhatWorkersCannotShare(next.config);
     const nextRuntime = compileRuntime(next.config, registry, live.stores, log);
     const current = runtime.config;
     const nextConfigured = options.listen ?? next.config.listen;
@@ -528,7 +534,12 @@ export async function startGroup(options: GroupOptions): Promise<WeirGroup> {
       runtime: () => runtime,
       reload: reloadAndRecord,
       ...backendControls(() => runtime),
-      explain: async (request) => explainLive(runtime, request),
+      explain: async (request) => {
+        const host = requestHost(request.url, request.headers);
+        const tls = host === undefined ? [] : certificateLines(configCertificatesFor(runtime.config, host));
+        return [explainLive(runtime, request), ...tls].join('\n');
+      },
+      tls: () => configTlsViews(runtime.config),
       metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
       recentRefusals: () => mergeRefusals(reports().map((report) => report.refusals ?? [])),
       routeStats: () => mergeRouteTraffic(reports().map((report) => report.routes)),
@@ -585,3 +596,14 @@ function urlOf(address: Address): string {
   return `http://${host}:${address.port}`;
 }
 
+/**
+ * What a group cannot do yet: bind a second listener on port 0 (each worker
+ * would get a port of its own), or run ACME (one account and one order for
+ * all workers, with the challenge answered by whichever worker the CA reaches).
+ */
+function refuseWhatWorkersCannotShare(config: WeirConfig): void {
+  const freePort = config.listeners.findIndex((listener, index) => index > 0 && listener.address.port === 0);
+  if (freePort !== -1) throw new Error(`listeners[${freePort}]: port 0 needs a single process; with workers, give every listener but the first a port`);
+  const acme = config.listeners.findIndex((listener) => listener.tls?.acme !== undefined);
+  if (acme !== -1) throw new Error(`listeners[${acme}].tls.acme: ACME certificates need a single process for now; run weir without --workers, or use certificate files`);
+}

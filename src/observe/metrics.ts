@@ -17,6 +17,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import type { RequestObserver, RequestRecord } from '../runtime/exchange.ts';
 import type { Backend, BackendState } from '../upstream/backend.ts';
+import type { TlsListenerView } from '../tls/tls-report.ts';
 import { reportedStatus } from './status.ts';
 
 /** What the metrics read when they are scraped: the live state they do not copy. */
@@ -29,6 +30,8 @@ export interface MetricSources {
   clientConnections(): number;
   /** How often each rule refused a request (RefusalCounter.snapshot()). */
   refusals(): Record<string, number>;
+  /** The TLS listeners: certificates and ACME state. Absent: none. */
+  tls?(): TlsListenerView[];
   /**
    * In a worker group's primary: the workers' figures, counted in with this
    * process's own (which serves no requests there). Absent: this process alone.
@@ -298,6 +301,7 @@ export class Metrics implements RequestObserver {
     this.#renderBackends(out, all);
     this.#renderLimits(out, counters);
     this.#renderConfig(out);
+    this.#renderTls(out);
     if (group) this.#renderGroup(out, group);
     this.#renderProcess(out, counters, all);
     return out.text();
@@ -367,6 +371,24 @@ export class Metrics implements RequestObserver {
     }
     out.family('weir_refusals_total', 'counter', 'Requests refused by a firewall rule or rate limit, by the rule as the log names it.');
     for (const [reason, count] of counters.refusals) out.sample('weir_refusals_total', `reason="${escape(reason)}"`, count);
+  }
+
+  #renderTls(out: Exposition): void {
+    const listeners = this.#sources.tls?.() ?? [];
+    if (listeners.length === 0) return;
+    out.family('weir_tls_certificate_expiry_timestamp_seconds', 'gauge', 'When each certificate in service expires, in seconds since the epoch, by listener, its first name and where it came from (file or acme).');
+    for (const { address, certificates } of listeners) {
+      for (const certificate of certificates) {
+        const labels = `listener="${escape(address)}",name="${escape(certificate.names[0] ?? '')}",source="${certificate.source}"`;
+        out.sample('weir_tls_certificate_expiry_timestamp_seconds', labels, Math.floor(Date.parse(certificate.notAfter) / 1000));
+      }
+    }
+    const acme = listeners.filter((listener) => listener.acme !== undefined);
+    if (acme.length === 0) return;
+    out.family('weir_acme_failures_total', 'counter', 'ACME attempts (obtaining or renewing a certificate) that failed, by listener.');
+    for (const { address, acme: status } of acme) out.sample('weir_acme_failures_total', `listener="${escape(address)}"`, status!.renewalsFailed);
+    out.family('weir_acme_failing', 'gauge', 'Whether the last ACME attempt of the listener failed (1) and a retry is pending.');
+    for (const { address, acme: status } of acme) out.sample('weir_acme_failing', `listener="${escape(address)}"`, status!.state === 'failing' ? 1 : 0);
   }
 
   #renderGroup(out: Exposition, group: GroupMetrics): void {
