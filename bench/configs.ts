@@ -2,14 +2,46 @@
 // balancer gets the same shape: one process, round robin over the same
 // upstream servers, keep-alive on both sides, no access log, request bodies
 // streamed rather than buffered. The workers scenario (bench/workers.ts) asks
-// for two nginx worker processes or two HAProxy threads instead of one.
+// for two nginx worker processes or two HAProxy threads instead of one; the
+// TLS scenario (bench/tls.ts) for the same configs terminating TLS.
 
 export interface Upstream {
   host: string;
   port: number;
 }
 
+/** The TLS scenario's certificate: one EC P-256 key and its chain, in the forms each load balancer reads. */
+export interface TlsFiles {
+  /** PEM chain, leaf first. */
+  cert: string;
+  /** PEM private key. */
+  key: string;
+  /** The chain followed by the key in one file: HAProxy's `crt`. */
+  combined: string;
+}
+
 const addr = (u: Upstream): string => `${u.host}:${u.port}`;
+
+/**
+ * nginx 1.25.1 replaced `listen ... http2` with the `http2` directive (the old
+ * form still works there, with a warning); Debian 12 ships 1.22.
+ */
+export function nginxHasHttp2Directive(version: string): boolean {
+  const m = /(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [major, minor, patch] = m.slice(1).map(Number) as [number, number, number];
+  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1)));
+}
+
+/** The `listen` line, and the TLS directives, of an nginx server terminating TLS with HTTP/2 offered by ALPN. */
+function nginxTlsServer(port: number, tls: TlsFiles, http2Directive: boolean): string {
+  return `    listen 127.0.0.1:${port} ssl${http2Directive ? '' : ' http2'};
+${http2Directive ? '    http2 on;\n' : ''}    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    # nginx before 1.23.4 leaves TLSv1.3 out by default; HAProxy and Node offer 1.2 and 1.3.
+    ssl_protocols TLSv1.2 TLSv1.3;
+`;
+}
 
 /** Directives every nginx instance here needs to live entirely inside its temp prefix. */
 function nginxCommon(prefix: string, workers = 1): string {
@@ -57,17 +89,29 @@ ${servers}}
 `;
 }
 
-/** `workers`: nginx's `worker_processes` (1 but in the workers scenario). */
-export function nginxLbConf(prefix: string, port: number, upstreams: Upstream[], workers = 1): string {
+/**
+ * `workers`: nginx's `worker_processes` (1 but in the workers scenario).
+ * `tls`: terminate TLS (HTTP/1.1 and HTTP/2) instead of plain HTTP; nginx's
+ * version decides how HTTP/2 is switched on.
+ */
+export function nginxLbConf(
+  prefix: string,
+  port: number,
+  upstreams: Upstream[],
+  workers = 1,
+  tls?: { files: TlsFiles; nginxVersion: string },
+): string {
   const servers = upstreams.map((u) => `    server ${addr(u)};\n`).join('');
+  const listen = tls
+    ? nginxTlsServer(port, tls.files, nginxHasHttp2Directive(tls.nginxVersion))
+    : `    listen 127.0.0.1:${port};\n`;
   return `${nginxCommon(prefix, workers)}http {
 ${nginxHttpCommon(prefix)}  upstream app {
 ${servers}    keepalive 64;
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
+${listen}    client_max_body_size 0;
     proxy_request_buffering off;
     location / {
       proxy_pass http://app;
@@ -83,9 +127,16 @@ ${servers}    keepalive 64;
 
 /**
  * One HAProxy process, `threads` threads (1 but in the workers scenario), round robin over
- * `upstreams` with connection reuse; `defaults` and `backend` add lines to those sections.
+ * `upstreams` with connection reuse; `defaults` and `backend` add lines to those sections;
+ * `tls` terminates TLS on the frontend, HTTP/2 and HTTP/1.1 offered by ALPN.
  */
-function haproxyConfig(port: number, upstreams: Upstream[], extra: { defaults: string[]; backend: string[] }, threads = 1): string {
+function haproxyConfig(
+  port: number,
+  upstreams: Upstream[],
+  extra: { defaults: string[]; backend: string[] },
+  threads = 1,
+  tls?: TlsFiles,
+): string {
   const lines = (more: string[]) => more.map((line) => `  ${line}\n`).join('');
   const servers = upstreams.map((u, i) => `  server b${i + 1} ${addr(u)}\n`).join('');
   return `global
@@ -99,7 +150,7 @@ ${lines(extra.defaults)}  timeout http-keep-alive 65s
   timeout http-request 30s
 
 frontend fe
-  bind 127.0.0.1:${port}
+  bind 127.0.0.1:${port}${tls ? ` ssl crt ${tls.combined} alpn h2,http/1.1` : ''}
   default_backend app
 
 backend app
@@ -108,8 +159,8 @@ backend app
 ${lines(extra.backend)}${servers}`;
 }
 
-/** `threads`: HAProxy's `nbthread` (1 but in the workers scenario). */
-export function haproxyCfg(port: number, upstreams: Upstream[], threads = 1): string {
+/** `threads`: HAProxy's `nbthread` (1 but in the workers scenario); `tls`: terminate TLS. */
+export function haproxyCfg(port: number, upstreams: Upstream[], threads = 1, tls?: TlsFiles): string {
   return haproxyConfig(
     port,
     upstreams,
@@ -118,13 +169,13 @@ export function haproxyCfg(port: number, upstreams: Upstream[], threads = 1): st
       backend: [],
     },
     threads,
+    tls,
   );
 }
 
-/** weir's own YAML form. */
-export function weirYaml(port: number, upstreams: Upstream[]): string {
-  return `listen: 127.0.0.1:${port}
-routes:
+/** weir's routes and services of the throughput tables: everything but the listener. */
+function weirRoutes(upstreams: Upstream[]): string {
+  return `routes:
   - path: /
     service: app
 services:
@@ -132,6 +183,23 @@ services:
     balance: round_robin
     servers: [${upstreams.map(addr).join(', ')}]
 `;
+}
+
+/** weir's own YAML form. */
+export function weirYaml(port: number, upstreams: Upstream[]): string {
+  return `listen: 127.0.0.1:${port}
+${weirRoutes(upstreams)}`;
+}
+
+/** The same weir terminating TLS; HTTP/2 is on by default on a TLS listener. */
+export function weirTlsYaml(port: number, upstreams: Upstream[], tls: TlsFiles): string {
+  // JSON strings are YAML flow scalars: a path needs no further quoting.
+  return `listeners:
+  - address: 127.0.0.1:${port}
+    tls:
+      certificates:
+        - { cert: ${JSON.stringify(tls.cert)}, key: ${JSON.stringify(tls.key)} }
+${weirRoutes(upstreams)}`;
 }
 
 // --- Backend failure under load -------------------------------------------

@@ -2,6 +2,7 @@
 // with its config, log and pid file in its own directory under the run's temp dir.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import {
   backendNginxConf,
@@ -10,10 +11,11 @@ import {
   faultWeirYaml,
   haproxyCfg,
   nginxLbConf,
+  weirTlsYaml,
   weirYaml,
 } from './configs.ts';
-import type { Upstream } from './configs.ts';
-import { freePort, startProcess, stopProcess, waitForHttp } from './processes.ts';
+import type { TlsFiles, Upstream } from './configs.ts';
+import { freePort, isAlive, logTail, startProcess, stopProcess, waitForHttp } from './processes.ts';
 import type { Managed } from './processes.ts';
 
 export const LB_NAMES = ['nginx', 'haproxy', 'http-proxy', 'weir'] as const;
@@ -44,7 +46,10 @@ function instanceDir(ctx: Context, name: string): string {
   return dir;
 }
 
-/** Starts the process and waits until GET / through it answers 200; stops it again if that fails. */
+/**
+ * Starts the process and waits until GET / through it answers 200 (over TLS
+ * with `scheme` https); stops it again if that fails.
+ */
 async function startAndWait(
   name: string,
   port: number,
@@ -52,11 +57,12 @@ async function startAndWait(
   args: string[],
   dir: string,
   ctx: Context,
+  scheme: 'http' | 'https' = 'http',
 ): Promise<Running> {
   const proc = await startProcess(name, command, args, path.join(dir, 'output.log'), { cwd: ctx.repoRoot });
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `${scheme}://127.0.0.1:${port}/`;
   try {
-    await waitForHttp(proc, url, ctx.readyTimeoutMs);
+    await (scheme === 'https' ? waitForHttps : waitForHttp)(proc, url, ctx.readyTimeoutMs);
   } catch (err) {
     await stopProcess(proc, 2000);
     throw err;
@@ -141,6 +147,68 @@ export async function startLb(
   }
 }
 
+/** The TLS scenario's load balancers (http-proxy has none). */
+export const TLS_LBS = ['nginx', 'haproxy', 'weir'] as const satisfies readonly LbName[];
+export type TlsLbName = (typeof TLS_LBS)[number];
+
+/**
+ * One load balancer with the plain config of the throughput tables, but
+ * terminating TLS with `tls` (HTTP/2 offered by ALPN); ready once GET / over
+ * TLS answers 200. `nginxVersion`: `nginx -v`'s text, which decides how its
+ * HTTP/2 is switched on.
+ */
+export async function startTlsLb(
+  name: TlsLbName,
+  upstreams: Upstream[],
+  ctx: Context,
+  tls: TlsFiles,
+  nginxVersion: string,
+): Promise<Running> {
+  const port = await freePort();
+  const label = `${name} (tls)`;
+  const dir = instanceDir(ctx, `${name}-tls`);
+  switch (name) {
+    case 'nginx': {
+      const conf = nginxLbConf(dir, port, upstreams, 1, { files: tls, nginxVersion });
+      return startAndWait(label, port, 'nginx', nginxArgs(dir, conf), dir, ctx, 'https');
+    }
+    case 'haproxy': {
+      const cfg = path.join(dir, 'haproxy.cfg');
+      writeFileSync(cfg, haproxyCfg(port, upstreams, 1, tls));
+      return startAndWait(label, port, 'haproxy', ['-f', cfg, '-db'], dir, ctx, 'https');
+    }
+    case 'weir':
+      return launchWeir(label, port, dir, weirTlsYaml(port, upstreams, tls), 'tls', ctx, [], 'https');
+  }
+}
+
+/** GET url over TLS (the certificate not checked: the bench made it) → status, 0 when there was no answer. */
+function getStatusTls(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = https.get(url, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', () => resolve(0));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+  });
+}
+
+/** waitForHttp (processes.ts) over TLS. */
+async function waitForHttps(p: Managed, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    if (!isAlive(p)) throw new Error(`${p.name} exited (${p.exitInfo ?? 'unknown'}) before answering ${url}\n${logTail(p)}`);
+    last = await getStatusTls(url, 1000);
+    if (last === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seen = last === 0 ? 'no answer over TLS' : `last status ${last}`;
+  throw new Error(`${p.name} did not answer 200 on ${url} within ${timeoutMs} ms (${seen})\n${logTail(p)}`);
+}
+
 /** weir with a config of the caller's: `yaml` gets the port it must listen on. Directory and profile as startLb's. */
 export async function startWeirWith(instance: string, yaml: (port: number) => string, ctx: Context): Promise<Running> {
   const port = await freePort();
@@ -160,6 +228,7 @@ function launchWeir(
   instance: string,
   ctx: Context,
   startArgs: string[] = [],
+  scheme: 'http' | 'https' = 'http',
 ): Promise<Running> {
   const cfg = path.join(dir, 'weir.yaml');
   writeFileSync(cfg, yaml);
@@ -170,5 +239,5 @@ function launchWeir(
     args.push('--cpu-prof', '--cpu-prof-dir', profDir);
   }
   args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg, ...startArgs);
-  return startAndWait(label, port, ctx.nodeBin, args, dir, ctx);
+  return startAndWait(label, port, ctx.nodeBin, args, dir, ctx, scheme);
 }

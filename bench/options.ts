@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench -- ...`.
 
 import { parseArgs } from 'node:util';
-import { LB_NAMES } from './lbs.ts';
+import { LB_NAMES, TLS_LBS } from './lbs.ts';
 import type { LbName } from './lbs.ts';
 import { WORKER_LBS } from './workers.ts';
 
@@ -37,6 +37,10 @@ export interface Options {
   workers: boolean;
   /** Run only the workers scenario (with nginx-1 measured beside it as the reference). */
   workersOnly: boolean;
+  /** Run the TLS scenario (nginx, HAProxy and weir terminating TLS, bench/tls.ts). */
+  tls: boolean;
+  /** Run only the TLS scenario. */
+  tlsOnly: boolean;
 }
 
 /** The backend-failure run kills backend 2 at 2 s and restarts it at half the duration; below this there is no "after". */
@@ -59,6 +63,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --observe-only      run only the observability-cost scenario (weir only; with --rules-only, both cost scenarios)
   --skip-workers      leave out the workers scenario (nginx, HAProxy and weir with 2 workers or threads)
   --workers-only      run only the workers scenario (nginx with one worker measured beside it, as the reference)
+  --skip-tls          leave out the TLS scenario (nginx, HAProxy and weir terminating TLS: HTTP/1.1, HTTP/2, handshakes)
+  --tls-only          run only the TLS scenario
   --upload-mb <n>     upload size in MiB (default 1024)
   --quick             smoke check: 2s runs, 1s warm-up, 1 round, 256 MiB upload, 6s failure runs
   --profile           run weir with --cpu-prof and print its top 25 functions by self time
@@ -104,6 +110,8 @@ export function parseOptions(argv: string[]): Options | undefined {
       'observe-only': { type: 'boolean', default: false },
       'skip-workers': { type: 'boolean', default: false },
       'workers-only': { type: 'boolean', default: false },
+      'skip-tls': { type: 'boolean', default: false },
+      'tls-only': { type: 'boolean', default: false },
       'upload-mb': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -149,6 +157,16 @@ export function parseOptions(argv: string[]): Options | undefined {
       throw new Error(`--workers-only measures ${WORKER_LBS.join(', ')}; --only must include one of them`);
     }
   }
+  const tlsOnly = values['tls-only'];
+  if (values['skip-tls'] && tlsOnly) throw new Error('--skip-tls and --tls-only exclude each other');
+  if (tlsOnly) {
+    for (const flag of ['fault-only', 'rules-only', 'observe-only', 'workers-only'] as const) {
+      if (values[flag]) throw new Error(`--tls-only and --${flag} exclude each other`);
+    }
+    if (!only.some((n) => (TLS_LBS as readonly string[]).includes(n))) {
+      throw new Error(`--tls-only measures ${TLS_LBS.join(', ')}; --only must include one of them`);
+    }
+  }
   // --rules-only and --observe-only: only the cost scenarios named (both when both are given).
   const costOnly = rulesOnly || observeOnly;
   if (costOnly) {
@@ -166,22 +184,35 @@ export function parseOptions(argv: string[]): Options | undefined {
     warmupS: parseDuration(values.warmup ?? (quick ? '1s' : '2s')),
     rounds: positiveInt('rounds', values.rounds ?? (quick ? '1' : '3')),
     only,
-    upload: !values['skip-upload'] && !values['fault-only'] && !costOnly && !workersOnly,
+    upload: !values['skip-upload'] && !values['fault-only'] && !costOnly && !workersOnly && !tlsOnly,
     uploadBytes: positiveInt('upload-mb', values['upload-mb'] ?? (quick ? '256' : '1024')) * 2 ** 20,
     profile: values.profile,
     keepTmp: values['keep-tmp'],
     quick,
-    fault: !values['skip-fault'] && !costOnly && !workersOnly,
+    fault: !values['skip-fault'] && !costOnly && !workersOnly && !tlsOnly,
     faultOnly: values['fault-only'],
     faultDurationS,
-    throughput: !values['fault-only'] && !costOnly && !workersOnly,
-    rules: !values['skip-rules'] && !values['fault-only'] && !workersOnly && (!observeOnly || rulesOnly) && only.includes('weir'),
+    throughput: !values['fault-only'] && !costOnly && !workersOnly && !tlsOnly,
+    rules:
+      !values['skip-rules'] && !values['fault-only'] && !workersOnly && !tlsOnly && (!observeOnly || rulesOnly) && only.includes('weir'),
     rulesOnly,
     rulesBreakdown: values['rules-breakdown'],
-    observe: !values['skip-observe'] && !values['fault-only'] && !workersOnly && (!rulesOnly || observeOnly) && only.includes('weir'),
+    observe:
+      !values['skip-observe'] && !values['fault-only'] && !workersOnly && !tlsOnly && (!rulesOnly || observeOnly) && only.includes('weir'),
     observeOnly,
     workers:
-      !values['skip-workers'] && !values['fault-only'] && !costOnly && only.some((n) => (WORKER_LBS as readonly string[]).includes(n)),
+      !values['skip-workers'] &&
+      !values['fault-only'] &&
+      !costOnly &&
+      !tlsOnly &&
+      only.some((n) => (WORKER_LBS as readonly string[]).includes(n)),
     workersOnly,
+    tls:
+      !values['skip-tls'] &&
+      !values['fault-only'] &&
+      !costOnly &&
+      !workersOnly &&
+      only.some((n) => (TLS_LBS as readonly string[]).includes(n)),
+    tlsOnly,
   };
 }

@@ -309,13 +309,14 @@ export function targets(input: TargetInput): Target[] {
   return out;
 }
 
-/** The report's closing "Targets" list. */
-export function targetsSection(list: Target[]): string[] {
+/** The report's closing "Targets" list; `informational`: figures the issue sets no target for, listed after the targets. */
+export function targetsSection(list: Target[], informational: string[] = []): string[] {
   const mark: Record<TargetStatus, string> = { met: '**met**', 'not met': '**not met**', 'not measured': 'not measured' };
   return [
     '## Targets',
     '',
     ...list.map((t, i) => `${i + 1}. ${t.goal}: ${mark[t.status]}${t.figures ? ` — ${t.figures}` : ''}`),
+    ...(informational.length > 0 ? ['', ...informational.map((line) => `- ${line}`)] : []),
     '',
     'Computed from this run\'s medians; "not measured" when this run did not produce the figures.',
     '',

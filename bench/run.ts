@@ -1,9 +1,9 @@
 // npm run bench: weir against nginx, HAProxy and http-proxy on the same two
 // backends, one process each, in interleaved rounds; nginx, HAProxy and weir
-// with two workers (or threads) each; weir without and with a
-// typical rule set, and without and with its access log and metrics; then a
-// backend killed and restarted under load. Markdown
-// report on stdout (progress on stderr), raw results in
+// with two workers (or threads) each; nginx, HAProxy and weir terminating
+// TLS; weir without and with a typical rule set, and without and with its
+// access log and metrics; then a backend killed and restarted under load.
+// Markdown report on stdout (progress on stderr), raw results in
 // bench/results/<timestamp>.json. See bench/README.md.
 
 import { spawnSync } from 'node:child_process';
@@ -13,8 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAULT_NOT_RUN, FAULT_VICTIM, faultPlan, faultTable, runFaultScenario } from './fault.ts';
 import type { FaultRun } from './fault.ts';
-import { startBackends, startLb, startSink, startWeirWith } from './lbs.ts';
-import type { Context, LbName, Running } from './lbs.ts';
+import { startBackends, startLb, startSink, startWeirWith, TLS_LBS } from './lbs.ts';
+import type { Context, LbName, Running, TlsLbName } from './lbs.ts';
 import {
   accessLogFigures,
   MetricsScraper,
@@ -45,6 +45,8 @@ import { ruleCostYaml } from './rules.ts';
 import type { RuleVariant } from './rules.ts';
 import { ensureTools, formatMachine, machineInfo } from './setup.ts';
 import type { MachineInfo } from './setup.ts';
+import { runTlsScenario, tlsInformational, tlsSection, tlsSummaries } from './tls.ts';
+import type { TlsOutcome } from './tls.ts';
 import { streamUpload } from './upload.ts';
 import {
   endLeftovers,
@@ -123,6 +125,8 @@ interface State {
   workersStartErrors: Map<string, string>;
   /** Processes of a workers instance still running after its primary was stopped, which the harness had to kill. */
   workersLeftovers: string[];
+  /** The TLS scenario's runs, probes and load balancers left out. */
+  tls?: TlsOutcome;
   /** tsc's output when dist/ did not build. */
   buildError?: string;
 }
@@ -329,6 +333,42 @@ async function workersScenario(state: State, upstreams: Parameters<typeof startL
   } finally {
     await Promise.all(instances.map(([label, lb]) => stopWorkersInstance(state, label, lb)));
   }
+}
+
+function tlsLbs(opts: Options): TlsLbName[] {
+  return TLS_LBS.filter((n) => opts.only.includes(n));
+}
+
+/** nginx, HAProxy and weir terminating TLS in front of the main tables' backends (bench/tls.ts). */
+async function tlsScenario(state: State, upstreams: Parameters<typeof startLb>[2]): Promise<void> {
+  const { opts } = state;
+  const notRun = new Map<string, string>();
+  if (state.buildError) notRun.set('weir', 'skipped: dist/ did not build (tsc errors in the notes)');
+  state.tls = await runTlsScenario({
+    rounds: opts.rounds,
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+    lbs: tlsLbs(opts),
+    ctx: state.ctx,
+    upstreams,
+    notRun,
+    log,
+  });
+  state.startRss.tls = state.tls.startRss;
+}
+
+function tlsReport(state: State): string[] {
+  const outcome = state.tls;
+  if (outcome?.notRun) return ['## TLS', '', `The TLS scenario did ${outcome.notRun}.`, ''];
+  return tlsSection({
+    durationS: state.opts.durationS,
+    rounds: state.opts.rounds,
+    lbs: tlsLbs(state.opts),
+    runs: outcome?.runs ?? [],
+    missing: outcome?.missing ?? new Map(),
+    probes: outcome?.probes ?? {},
+    startRss: outcome?.startRss ?? {},
+  });
 }
 
 async function uploadScenario(state: State): Promise<void> {
@@ -772,6 +812,7 @@ function report(state: State, machine: MachineInfo, machineText: string, fatal: 
     out.push(`## ${title}`, '', wrkTable(summaries, missing, lbs, state.startRss.main), '');
   }
   if (opts.workers) out.push(...workersReport(state, machine.nproc));
+  if (opts.tls) out.push(...tlsReport(state));
   if (opts.rules) {
     const variants = ruleCostVariants(opts.rulesBreakdown);
     const missing = new Map(state.rulesSkipped);
@@ -859,6 +900,16 @@ function report(state: State, machine: MachineInfo, machineText: string, fatal: 
     );
   }
   for (const text of state.workersLeftovers) notes.push(`- ${text}.`);
+  for (const [lb, text] of state.tls?.startErrors ?? []) {
+    notes.push(
+      `- ${lb} did not start terminating TLS, so it has no figures in the TLS tables:`,
+      '',
+      '  ```',
+      ...text.split('\n').map((l) => `  ${l}`),
+      '  ```',
+      '',
+    );
+  }
   for (const [lb, text] of state.faultStartErrors) {
     notes.push(
       `- ${lb} did not start with its backend-failure config, so it has no row there:`,
@@ -869,12 +920,12 @@ function report(state: State, machine: MachineInfo, machineText: string, fatal: 
       '',
     );
   }
-  const failed = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns].filter((r) => r.error);
+  const failed = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns, ...(state.tls?.runs ?? [])].filter((r) => r.error);
   if (failed.length > 0) notes.push(`- ${failed.length} run(s) failed; details in the JSON file.`);
   if (opts.profile) notes.push('- --profile: weir ran under the CPU profiler, so its figures carry profiler overhead.');
   if (fatal) notes.push(`- the run stopped early: ${fatal.split('\n')[0]}`);
   if (notes.length > 0) out.push('## Notes', '', ...notes, '');
-  out.push(...targetsSection(targets(targetInput(state))));
+  out.push(...targetsSection(targets(targetInput(state)), opts.tls ? tlsInformational(tlsSummaries(state.tls?.runs ?? [], tlsLbs(opts))) : []));
   return [`# weir benchmark`, '', machineText, '', ...out].join('\n');
 }
 
@@ -945,9 +996,10 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`${machineText}\n`);
   log(
     `load balancers: ${opts.only.join(', ')}; ` +
-      (opts.throughput || opts.workers || opts.rules || opts.observe ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
+      (opts.throughput || opts.workers || opts.tls || opts.rules || opts.observe ? `${opts.rounds} round(s) of ${opts.durationS}s (+${opts.warmupS}s warm-up); ` : '') +
       ((opts.rules || opts.observe) && opts.warmupS < RULES_MIN_WARMUP_S ? `cost scenarios' warm-up ${RULES_MIN_WARMUP_S}s; ` : '') +
       `workers ${opts.workers ? `${workersRows(opts).join(', ')}${opts.throughput ? '' : ` (and ${NGINX_1})`}` : 'skipped'}; ` +
+      `TLS ${opts.tls ? tlsLbs(opts).join(', ') : 'skipped'}; ` +
       `rule cost ${opts.rules ? ruleCostVariants(opts.rulesBreakdown).join(' vs ') : 'skipped'}; ` +
       `observability cost ${opts.observe ? OBSERVE_VARIANTS.join(' vs ') : 'skipped'}; ` +
       `upload ${opts.upload ? mib(opts.uploadBytes) : 'skipped'}; ` +
@@ -958,12 +1010,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     const rules = opts.rules && !state.buildError;
     const observe = opts.observe && !state.buildError;
-    if (opts.throughput || opts.workers || rules || observe) {
+    if (opts.throughput || opts.workers || opts.tls || rules || observe) {
       const backends = await startBackends(ctx);
       log(`backends ready on ports ${backends.upstreams.map((u) => u.port).join(', ')} (pid ${backends.proc.proc.pid})`);
       if (opts.throughput) await loadScenarios(state, backends.upstreams);
       // Before the cost scenarios, which pin the backends to some of the CPUs.
       if (opts.workers) await workersScenario(state, backends.upstreams);
+      if (opts.tls) await tlsScenario(state, backends.upstreams);
       if (rules) await ruleCostScenario(state, backends);
       if (observe) await observeCostScenario(state, backends);
       await stopProcess(backends.proc.proc);
@@ -1028,6 +1081,16 @@ async function main(argv: string[]): Promise<number> {
           }
         : undefined,
       targets: targets(targetInput(state)),
+      tls: opts.tls
+        ? {
+            summaries: tlsSummaries(state.tls?.runs ?? [], tlsLbs(opts)),
+            informational: tlsInformational(tlsSummaries(state.tls?.runs ?? [], tlsLbs(opts))),
+            probes: state.tls?.probes,
+            notRun: state.tls?.notRun,
+            missing: Object.fromEntries(state.tls?.missing ?? []),
+            startErrors: Object.fromEntries(state.tls?.startErrors ?? []),
+          }
+        : undefined,
       rules: opts.rules ? { summaries: ruleCostSummaries(state), verdict: ruleCostVerdict(ruleCostSummaries(state), state.wrkRuns) } : undefined,
       observe: opts.observe
         ? {
@@ -1046,7 +1109,7 @@ async function main(argv: string[]): Promise<number> {
         }
       : undefined,
     startRss: state.startRss,
-    runs: { wrk: state.wrkRuns, upload: state.uploadRuns, fault: state.faultRuns },
+    runs: { wrk: state.wrkRuns, upload: state.uploadRuns, fault: state.faultRuns, tls: state.tls?.runs ?? [] },
     profiles,
   };
   writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
@@ -1055,7 +1118,7 @@ async function main(argv: string[]): Promise<number> {
   // Non-zero whenever the comparison is incomplete, so a script can tell; the logs are kept then.
   // Failed requests in the backend-failure run are its measurement, not a failed run;
   // a load balancer that did not start with its failover config is.
-  const failedRuns = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns].some((r) => r.error);
+  const failedRuns = [...state.wrkRuns, ...state.uploadRuns, ...state.faultRuns, ...(state.tls?.runs ?? [])].some((r) => r.error);
   const incomplete =
     fatal !== undefined ||
     state.skipped.size > 0 ||
@@ -1064,6 +1127,7 @@ async function main(argv: string[]): Promise<number> {
     state.observeSkipped.size > 0 ||
     state.workersSkipped.size > 0 ||
     state.workersLeftovers.length > 0 ||
+    (state.tls !== undefined && (state.tls.notRun !== undefined || state.tls.startErrors.size > 0)) ||
     state.buildError !== undefined ||
     failedRuns;
   if (opts.keepTmp || incomplete) log(`temp dir with configs and logs kept: ${tmp}`);
