@@ -9,6 +9,9 @@ const TOOLS: Array<{ command: string; pkg: string }> = [
   { command: 'wrk', pkg: 'wrk' },
   { command: 'nginx', pkg: 'nginx' },
   { command: 'haproxy', pkg: 'haproxy' },
+  // The TLS row: HTTP/2 load and full handshakes.
+  { command: 'h2load', pkg: 'nghttp2-client' },
+  { command: 'openssl', pkg: 'openssl' },
 ];
 
 function onPath(command: string): boolean {
@@ -16,7 +19,7 @@ function onPath(command: string): boolean {
 }
 
 /**
- * Makes sure wrk, nginx and haproxy are installed. Returns an error message
+ * Makes sure wrk, nginx, haproxy, h2load and openssl are installed. Returns an error message
  * (what to install) when they are missing and cannot be installed here.
  */
 export function ensureTools(): string | undefined {

@@ -171,6 +171,7 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     const config = loaded.config;
     if (ownLogger) log.level = config.log.level;
     runtime = compileRuntime(config, live.registry, live.stores, log);
+    warnInsecureBackends(config, log);
     const logChange = await accessLog.prepare(config.accessLog);
     checkers = await healthChecks(runtime);
     commitRuntime(runtime, live);
@@ -220,6 +221,7 @@ export async function startInstance(options: WeirOptions & { loaded?: LoadedConf
     if (closing) throw new Error('weir is closed; there is nothing to reload');
     const nextConfig = loaded.config;
     const nextRuntime = compileRuntime(nextConfig, live.registry, live.stores, log);
+    warnInsecureBackends(nextConfig, log);
     const current = runtime.config;
     const adminMoves = !sameAddress(nextConfig.admin?.listen, current.admin?.listen);
     // Until everything that can fail has succeeded, nothing live has changed.
@@ -398,6 +400,15 @@ export async function loadConfig(config: WeirOptions['config']): Promise<LoadedC
   const loaded = await loadConfigFile(config);
   const text = await readFile(config, 'utf8').catch(() => '');
   return { config: loaded, text };
+}
+
+/** insecure_skip_verify is allowed only when written, and said aloud every time a config with it is loaded. */
+function warnInsecureBackends(config: WeirConfig, log: Logger): void {
+  for (const service of config.services.values()) {
+    if (service.tls?.insecureSkipVerify) {
+      log.warn({ service: service.name }, `service "${service.name}": tls.insecure_skip_verify is on; its servers' certificates are not verified, so anyone between weir and them can read and change the traffic`);
+    }
+  }
 }
 
 function clientSettings(config: WeirConfig): ClientSettings {

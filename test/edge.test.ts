@@ -14,6 +14,7 @@ import { startBackend, type TestBackend } from './helpers/backends.ts';
 import { CertAuthority, type IssuedCert } from './helpers/certs.ts';
 import { runCli } from './helpers/cli.ts';
 import { send } from './helpers/client.ts';
+import { startWatchedWeir } from './helpers/weir.ts';
 
 const ca = new CertAuthority();
 after(() => ca.close());
@@ -155,6 +156,7 @@ describe('weir explain names the certificate a host gets', () => {
         `      certificates: [{ cert: ${cert.certPath}, key: ${cert.keyPath} }]`,
         'routes:',
         '  - service: app',
+        '    https_redirect: true',
         'services:',
         '  app:',
         '    servers: [127.0.0.1:9]',
@@ -163,6 +165,26 @@ describe('weir explain names the certificate a host gets', () => {
     );
     const result = await runCli(['explain', '-c', file, 'GET', 'https://shop.example.com/cart']);
     assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /verdict/, 'an https:// URL arrived over TLS: no redirect');
+    const plain = await runCli(['explain', '-c', file, 'GET', 'http://shop.example.com/cart']);
+    assert.match(plain.stdout, /^verdict: {2}301 redirect to https:\/\/shop\.example\.com\/cart$/m);
     assert.match(result.stdout, new RegExp(`^tls: {6}127\\.0\\.0\\.1:8443: certificate for shop\\.example\\.com \\(${cert.certPath.replace(/[.]/g, '\\.')}\\), expires .* \\(in 9 days\\)$`, 'm'));
+  });
+});
+
+describe('insecure_skip_verify', () => {
+  it('is said aloud in weir\'s log each time a config with it is loaded', async () => {
+    const { weir, lines } = await startWatchedWeir({
+      routes: [{ service: 'app' }],
+      services: { app: { servers: ['https://127.0.0.1:9'], tls: { insecure_skip_verify: true } } },
+    });
+    try {
+      const warned = () => lines.filter((line) => line.level === 40 && /insecure_skip_verify is on/.test(String(line.msg)));
+      assert.equal(warned().length, 1);
+      await weir.reload({ routes: [{ service: 'app' }], services: { app: { servers: ['https://127.0.0.1:9'], tls: { insecure_skip_verify: true } } } });
+      assert.equal(warned().length, 2);
+    } finally {
+      await weir.close();
+    }
   });
 });

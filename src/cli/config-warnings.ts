@@ -27,6 +27,7 @@ export function configWarnings(config: WeirConfig): string[] {
   const used = new Set(config.routes.flatMap((route) => (route.action.kind === 'forward' ? [route.action.service] : [])));
   for (const [name, service] of config.services) {
     if (!used.has(name)) warnings.push(`warning: service "${name}" is not used by any route`);
+    if (service.tls?.insecureSkipVerify) warnings.push(`warning: service "${name}" has tls.insecure_skip_verify: its servers' certificates are not verified`);
     if (service.healthCheck === undefined) {
       warnings.push(
         service.passiveHealth === undefined

@@ -80,7 +80,9 @@ function explainWithRuntime(runtime: Runtime, request: Omit<ExplainRequest, 'che
 
   const effects: string[] = [];
   let before: Snapshot | undefined;
-  const plan = planRequest(runtime, { method, url: target, rawHeaders, peer: request.clientIp }, (label, upstream) => {
+  // An https:// URL is a request that arrived over TLS.
+  const secure = /^https:\/\//i.test(request.url);
+  const plan = planRequest(runtime, { method, url: target, rawHeaders, peer: request.clientIp, secure }, (label, upstream) => {
     const after = snapshot(upstream);
     if (before !== undefined) effects.push(`${label}: ${describeChange(before, after)}`);
     before = after;
