@@ -3,7 +3,7 @@
 // is a config error with the key's position, not a failed handshake later.
 
 import { readFileSync } from 'node:fs';
-import { certificateProblems } from '../tls/certificates.ts';
+import { certificateProblems } from './certificate-files.ts';
 import type { PathIssue } from './issue.ts';
 import type { ParsedService } from './schema.ts';
 import type { ListenerConfig } from './types.ts';

@@ -9,6 +9,10 @@
 // The table is compiled once per certificate set, so a handshake costs two
 // Map lookups at most, whatever the number of certificates.
 
+import { normalizeServerName } from '../config/certificate-files.ts';
+
+export { normalizeServerName };
+
 /** One certificate's names and what the table hands out for it. */
 export interface SniEntry<T> {
   /** DNS names from the certificate: "www.example.net", "*.example.net". */
@@ -62,8 +66,3 @@ export class SniTable<T> {
   }
 }
 
-/** "WWW.Example.NET." → "www.example.net": how names compare. */
-export function normalizeServerName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.length > 1 && lower.endsWith('.') ? lower.slice(0, -1) : lower;
-}
