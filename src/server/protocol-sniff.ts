@@ -7,6 +7,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
+import { awaitPrefix } from './await-prefix.ts';
 import type { ConnectionStep, Unserved } from './connection-step.ts';
 
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -32,42 +33,24 @@ export interface SniffOptions {
 export function sniffH2cPreface(options: SniffOptions): ConnectionStep {
   const { unserved, log } = options;
   return (socket: Duplex) => {
-    unserved.add(socket);
-    let received: Buffer = Buffer.alloc(0);
     const timeoutMs = options.timeoutMs();
-    const timer = setTimeout(() => {
-      stopWaiting();
-      log.debug({ reason: 'no request' }, `connection closed: nothing sent within ${timeoutMs}ms (client_timeouts.header)`);
-      socket.destroy();
-    }, timeoutMs);
-
-    function stopWaiting(): void {
-      clearTimeout(timer);
-      unserved.delete(socket);
-      socket.off('data', onData);
-      socket.off('error', hangUp);
-      socket.off('end', hangUp);
-      socket.off('close', stopWaiting);
-    }
-    function hangUp(): void {
-      stopWaiting();
-      socket.destroy();
-    }
-    function onData(chunk: Buffer): void {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-      const verdict = sniffPreface(received);
-      if (verdict === 'need-more') return;
-      stopWaiting();
-      socket.pause();
-      socket.unshift(received);
-      if (verdict === 'h2') options.h2(socket);
-      else options.http1(socket);
-    }
-
-    socket.on('data', onData);
-    socket.on('error', hangUp);
-    socket.on('end', hangUp);
-    socket.on('close', stopWaiting);
-    socket.resume();
+    awaitPrefix(socket, {
+      unserved,
+      timeoutMs,
+      onTimeout: () => {
+        log.debug({ reason: 'no request' }, `connection closed: nothing sent within ${timeoutMs}ms (client_timeouts.header)`);
+        socket.destroy();
+      },
+      read: (received) => {
+        const verdict = sniffPreface(received);
+        if (verdict === 'need-more') return undefined;
+        return () => {
+          socket.pause();
+          socket.unshift(received);
+          if (verdict === 'h2') options.h2(socket);
+          else options.http1(socket);
+        };
+      },
+    });
   };
 }

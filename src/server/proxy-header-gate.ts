@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
 import { factsOf, unmapped } from './connection-facts.ts';
+import { awaitPrefix } from './await-prefix.ts';
 import type { ConnectionStep, Unserved } from './connection-step.ts';
 import { parseProxyHeader } from './proxy-protocol.ts';
 
@@ -19,49 +20,27 @@ export interface ProxyHeaderGateOptions {
 export function proxyHeaderGate(next: ConnectionStep, options: ProxyHeaderGateOptions): ConnectionStep {
   const { timeoutMs, log, unserved } = options;
   return (socket) => {
-    unserved.add(socket);
-    let received: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => refuse(`no complete PROXY protocol header within ${timeoutMs}ms`), timeoutMs);
-
-    function stopWaiting(): void {
-      clearTimeout(timer);
-      unserved.delete(socket);
-      socket.off('data', onData);
-      socket.off('error', hangUp);
-      socket.off('end', hangUp);
-      socket.off('close', stopWaiting);
-    }
-    function refuse(reason: string): void {
-      stopWaiting();
+    const refuse = (reason: string): void => {
       log.debug({ remote: (socket as Partial<Socket>).remoteAddress, reason }, `connection closed: ${reason}`);
       socket.destroy();
-    }
-    // A client that resets or finishes sending before its header is complete
-    // (a TCP health check, say) leaves nothing to report.
-    function hangUp(): void {
-      stopWaiting();
-      socket.destroy();
-    }
-    function onData(chunk: Buffer): void {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-      const header = parseProxyHeader(received);
-      if (header.kind === 'need-more') return;
-      if (header.kind === 'invalid') {
-        refuse(header.reason);
-        return;
-      }
-      stopWaiting();
-      if (header.source) factsOf(socket).proxySource = unmapped(header.source.address);
-      // Paused, the stream keeps the bytes after the header (and any that
-      // arrive meanwhile) for the next step.
-      socket.pause();
-      if (received.length > header.headerLength) socket.unshift(received.subarray(header.headerLength));
-      next(socket);
-    }
-
-    socket.on('data', onData);
-    socket.on('error', hangUp);
-    socket.on('end', hangUp);
-    socket.on('close', stopWaiting);
+    };
+    awaitPrefix(socket, {
+      unserved,
+      timeoutMs,
+      onTimeout: () => refuse(`no complete PROXY protocol header within ${timeoutMs}ms`),
+      read: (received) => {
+        const header = parseProxyHeader(received);
+        if (header.kind === 'need-more') return undefined;
+        if (header.kind === 'invalid') return () => refuse(header.reason);
+        return () => {
+          if (header.source) factsOf(socket).proxySource = unmapped(header.source.address);
+          // Paused, the stream keeps the bytes after the header (and any that
+          // arrive meanwhile) for the next step.
+          socket.pause();
+          if (received.length > header.headerLength) socket.unshift(received.subarray(header.headerLength));
+          next(socket);
+        };
+      },
+    });
   };
 }
