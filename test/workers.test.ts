@@ -15,7 +15,9 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startBackend, type TestBackend } from './helpers/backends.ts';
+import http2 from 'node:http2';
+import { closedPort, startBackend, type TestBackend } from './helpers/backends.ts';
+import { CertAuthority } from './helpers/certs.ts';
 import { spawnCli, type RunningCli } from './helpers/cli.ts';
 import { eventually, send } from './helpers/client.ts';
 import { loadAgainstLimit } from './helpers/rate-load.ts';
@@ -240,6 +242,59 @@ describe('weir start --workers 2', () => {
       );
       assert.ok(failures.every((failure) => !failure.error.startsWith('status')), `no failure was an HTTP error: ${JSON.stringify(failures)}`);
     });
+  });
+
+  it('a TLS listener with HTTP/2 is served by the group; ACME is refused for a group', async () => {
+    const authority = new CertAuthority();
+    try {
+      const cert = authority.issue({ names: ['localhost'] });
+      const tlsPort = await closedPort();
+      const file = join(dir, 'tls.yaml');
+      const config = (tls: string) =>
+        [
+          'listeners:',
+          '  - address: 127.0.0.1:0',
+          `  - address: 127.0.0.1:${tlsPort}`,
+          `    tls: ${tls}`,
+          'admin: { listen: "127.0.0.1:0" }',
+          'routes:',
+          '  - service: app',
+          'services:',
+          '  app:',
+          `    servers: [${a.address}]`,
+          '',
+        ].join('\n');
+      await writeFile(file, config(`{ certificates: [{ cert: ${cert.certPath}, key: ${cert.keyPath} }] }`));
+      const group = await new Group(file).started();
+      try {
+        // A new connection each time, so the kernel spreads them over the workers.
+        for (let i = 0; i < 10; i++) {
+          const session = http2.connect(`https://localhost:${tlsPort}`, { ca: authority.caCert });
+          try {
+            const status = await new Promise<number>((resolve, reject) => {
+              const stream = session.request({ ':path': '/' });
+              let answered = 0;
+              stream.on('response', (headers) => (answered = Number(headers[':status'])));
+              stream.resume();
+              stream.on('end', () => resolve(answered));
+              stream.on('error', reject);
+            });
+            assert.equal(status, 200);
+          } finally {
+            session.close();
+          }
+        }
+        assert.equal((await group.status()).workers!.running.length, 2);
+      } finally {
+        assert.equal(await group.stop(), 0);
+      }
+      await writeFile(file, config('{ acme: { email: ops@example.com } }').replace('  - service: app', '  - service: app\n    host: shop.example.com'));
+      const refused = spawnCli(['start', '-c', file, '--workers', '2']);
+      await refused.waitFor(/ACME certificates need a single process/, 15_000);
+      assert.notEqual(await refused.exited, 0);
+    } finally {
+      authority.close();
+    }
   });
 
   it('workers never load the YAML parser or the schema: the primary validates, they get the result', async () => {
