@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { connectFailure, type Dialer } from './dial.ts';
+import { pumpBody } from './body-pump.ts';
 import { CHUNK_END, chunkSizeLine, LAST_CHUNK, type BodyFraming } from './request-writer.ts';
 import { ResponseParser, type ResponseEvents, type ResponseHead } from './response-parser.ts';
 import { UpstreamError } from './upstream-error.ts';
@@ -142,57 +143,29 @@ export class UpstreamConnection implements ResponseEvents {
       return;
     }
     const chunked = exchange.framing.kind === 'chunked';
-    const length = exchange.framing.kind === 'length' ? exchange.framing.length : -1;
-    let sent = 0;
-    const onData = (chunk: Buffer): void => {
-      exchange.bodyTaken = true;
-      sent += chunk.length;
-      if (length >= 0 && sent > length) {
-        this.#fail(Object.assign(new Error('request body is longer than its Content-Length'), { code: 'WEIR_BODY_LENGTH' }));
-        return;
-      }
-      let writable: boolean;
-      if (chunked) {
-        if (chunk.length === 0) return;
-        socket.cork();
-        socket.write(chunkSizeLine(chunk.length));
-        socket.write(chunk);
-        writable = socket.write(CHUNK_END);
-        socket.uncork();
-      } else {
-        writable = socket.write(chunk);
-      }
-      if (!writable) body.pause();
-    };
-    const onDrain = (): void => {
-      body.resume();
-    };
-    const onEnd = (): void => {
-      exchange.bodyTaken = true;
-      this.#detachBody?.();
-      if (length >= 0 && sent !== length) {
-        this.#fail(Object.assign(new Error('request body is shorter than its Content-Length'), { code: 'WEIR_BODY_LENGTH' }));
-        return;
-      }
-      if (chunked) socket.write(LAST_CHUNK);
-      this.#bodySent = true;
-    };
-    const onError = (error: Error): void => this.#fail(error);
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', onError);
-    socket.on('drain', onDrain);
-    this.#detachBody = () => {
-      this.#detachBody = undefined;
-      // Paused, so that no byte is lost while nobody listens (a stale
-      // connection's request is sent again on a new one).
-      body.pause();
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      socket.off('drain', onDrain);
-    };
-    body.resume();
+    const length = exchange.framing.kind === 'length' ? exchange.framing.length : undefined;
+    this.#detachBody = pumpBody(
+      body,
+      length,
+      {
+        drains: socket,
+        write: (chunk) => {
+          if (!chunked) return socket.write(chunk);
+          if (chunk.length === 0) return true;
+          socket.cork();
+          socket.write(chunkSizeLine(chunk.length));
+          socket.write(chunk);
+          const writable = socket.write(CHUNK_END);
+          socket.uncork();
+          return writable;
+        },
+        end: () => {
+          if (chunked) socket.write(LAST_CHUNK);
+          this.#bodySent = true;
+        },
+      },
+      { taken: () => (exchange.bodyTaken = true), failed: (error) => this.#fail(error) },
+    );
   }
 
   #stopBody(): void {

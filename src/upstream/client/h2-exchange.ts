@@ -10,6 +10,7 @@
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
+import { pumpBody } from './body-pump.ts';
 import type { ExchangeHandler } from './connection.ts';
 import { declaredLength, splitTrailersOnly, withoutPseudoFields } from './h2-headers.ts';
 import { UpstreamError } from './upstream-error.ts';
@@ -128,44 +129,12 @@ export class H2Exchange {
   }
 
   #sendBody(stream: ClientHttp2Stream, body: Readable): void {
-    const length = this.#length;
-    let sent = 0;
-    const onData = (chunk: Buffer): void => {
-      this.bodyTaken = true;
-      sent += chunk.length;
-      if (length !== undefined && sent > length) {
-        this.#fail(Object.assign(new Error('request body is longer than its Content-Length'), { code: 'WEIR_BODY_LENGTH' }));
-        return;
-      }
-      if (!stream.write(chunk)) body.pause();
-    };
-    const onDrain = (): void => {
-      body.resume();
-    };
-    const onEnd = (): void => {
-      this.bodyTaken = true;
-      this.#detachBody?.();
-      if (length !== undefined && sent !== length) {
-        this.#fail(Object.assign(new Error('request body is shorter than its Content-Length'), { code: 'WEIR_BODY_LENGTH' }));
-        return;
-      }
-      stream.end();
-    };
-    const onError = (error: Error): void => this.#fail(error);
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', onError);
-    stream.on('drain', onDrain);
-    this.#detachBody = () => {
-      this.#detachBody = undefined;
-      // Paused, so that no byte is lost while nobody listens.
-      body.pause();
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      stream.off('drain', onDrain);
-    };
-    body.resume();
+    this.#detachBody = pumpBody(
+      body,
+      this.#length,
+      { drains: stream, write: (chunk) => stream.write(chunk), end: () => stream.end() },
+      { taken: () => (this.bodyTaken = true), failed: (error) => this.#fail(error) },
+    );
   }
 
   #complete(stream: ClientHttp2Stream): void {
