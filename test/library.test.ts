@@ -65,6 +65,8 @@ describe('the library API', () => {
 
     bHealthy = true;
     await weir.reload({
+      // The same listen address as at start: without it the reload would move weir to the default 127.0.0.1:8080.
+      listen: '127.0.0.1:0',
       routes: [
         { path: '/a', service: 'a' },
         { path: '/b', service: 'b' },
