@@ -241,3 +241,8 @@ function launchWeir(
   args.push(path.join(ctx.repoRoot, 'bin', 'weir.js'), 'start', '-c', cfg, ...startArgs);
   return startAndWait(label, port, ctx.nodeBin, args, dir, ctx, scheme);
 }
+
+/** A run's error when its load balancer is gone: its exit and the head and tail of its log. */
+export function deadError(lb: Running, what = 'is no longer running'): string {
+  return `${lb.name} ${what} (${lb.proc.exitInfo ?? 'unknown'})\n${logTail(lb.proc)}`;
+}

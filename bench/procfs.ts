@@ -151,3 +151,29 @@ export class TreeSampler {
     return { peakRssBytes: this.peak, cpuCores: wallS > 0 ? cpu / wallS : 0 };
   }
 }
+
+/** What a process tree used while a measurement ran, and what the rest of the machine did meanwhile. */
+export interface SampledCost {
+  peakRssBytes: number;
+  cpuCores: number;
+  /** Cores busy outside this benchmark's own processes. */
+  otherCores: number;
+}
+
+/** Runs `work` while sampling the tree of `pid`; a failure of `work` comes back as `error`, the cost is measured either way. */
+export async function whileSampling<T>(pid: number, work: () => Promise<T>): Promise<{ cost: SampledCost; result?: T; error?: unknown }> {
+  const sampler = new TreeSampler(pid);
+  const other = new OtherLoad();
+  let result: T | undefined;
+  let error: unknown;
+  let failed = false;
+  try {
+    result = await work();
+  } catch (caught) {
+    failed = true;
+    error = caught;
+  }
+  const sample = sampler.stop();
+  const cost = { peakRssBytes: sample.peakRssBytes, cpuCores: sample.cpuCores, otherCores: other.stop() };
+  return failed ? { cost, error } : { cost, result: result as T };
+}

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAULT_NOT_RUN, FAULT_VICTIM, faultPlan, faultTable, runFaultScenario } from './fault.ts';
 import type { FaultRun } from './fault.ts';
-import { startBackends, startLb, startSink, startWeirWith, TLS_LBS } from './lbs.ts';
+import { deadError, startBackends, startLb, startSink, startWeirWith, TLS_LBS } from './lbs.ts';
 import type { Context, LbName, Running, TlsLbName } from './lbs.ts';
 import {
   accessLogFigures,
@@ -34,8 +34,8 @@ import { parseOptions, USAGE } from './options.ts';
 import type { Options } from './options.ts';
 import { allowedCpus, cpuPlan, pinTree } from './pinning.ts';
 import type { CpuPlan } from './pinning.ts';
-import { isAlive, killAllNow, logTail, runCommand, stopAll, stopProcess } from './processes.ts';
-import { OtherLoad, TreeSampler, treeRssBytes } from './procfs.ts';
+import { isAlive, killAllNow, runCommand, stopAll, stopProcess } from './processes.ts';
+import { TreeSampler, treeRssBytes, whileSampling } from './procfs.ts';
 import { formatTopFunctions, readProfile, summarizeProfile } from './profile.ts';
 import { median, summarizeUpload, summarizeWrk, targets, targetsSection, uploadTable, wrkTable } from './report.ts';
 import type { TargetInput, UploadRun, WrkRun, WrkScenario, WrkSummary } from './report.ts';
@@ -149,9 +149,6 @@ async function startAll(state: State, instance: string, upstreams: Parameters<ty
   return running;
 }
 
-function deadError(lb: Running): string {
-  return `${lb.name} is no longer running (${lb.proc.exitInfo ?? 'unknown'})\n${logTail(lb.proc)}`;
-}
 
 /** `label` names the run's row: the load balancer, or the rule variant in the rule-cost scenario; `cpus` pins wrk. */
 async function measureWrk(
@@ -164,24 +161,19 @@ async function measureWrk(
   cpus?: string,
 ): Promise<WrkRun> {
   const run: WrkRun = { round, lb: label, scenario };
-  const sampler = new TreeSampler(lb.proc.pid);
-  const other = new OtherLoad();
-  try {
-    run.wrk = await runWrk({
+  const measured = await whileSampling(lb.proc.pid, () =>
+    runWrk({
       url: lb.url,
       threads: WRK_THREADS,
       connections,
       durationS: state.opts.durationS,
       latency: true,
       cpus,
-    });
-  } catch (err) {
-    run.error = errorText(err);
-  }
-  const sample = sampler.stop();
-  run.peakRssBytes = sample.peakRssBytes;
-  run.cpuCores = sample.cpuCores;
-  run.otherCores = other.stop();
+    }),
+  );
+  if (measured.result) run.wrk = measured.result;
+  else run.error = errorText(measured.error);
+  Object.assign(run, measured.cost);
   if (!isAlive(lb.proc)) {
     run.error = deadError(lb);
     delete run.wrk;
@@ -204,7 +196,7 @@ async function measureWrk(
     const errs = w.socketErrors + w.non2xx3xx;
     log(
       `  ${scenario === 'rules' ? `weir with rules: ${label}` : scenario === 'observe' ? `weir with observability ${label}` : `${run.lb} ${scenario}`}: ${Math.round(w.requestsPerSec)} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, ` +
-        `peak RSS ${mib(sample.peakRssBytes)}, CPU ${(sample.cpuCores * 100).toFixed(0)}%` +
+        `peak RSS ${mib(measured.cost.peakRssBytes)}, CPU ${(measured.cost.cpuCores * 100).toFixed(0)}%` +
         (errs > 0 ? `, ${errs} errors` : '') +
         `, other processes ${((run.otherCores ?? 0) * 100).toFixed(0)}% CPU`,
     );

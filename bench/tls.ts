@@ -10,10 +10,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { TlsFiles, Upstream } from './configs.ts';
-import { startTlsLb } from './lbs.ts';
+import { deadError, startTlsLb } from './lbs.ts';
 import type { Context, Running, TlsLbName } from './lbs.ts';
-import { isAlive, logTail, runCommand, stopProcess } from './processes.ts';
-import { OtherLoad, TreeSampler, treeRssBytes } from './procfs.ts';
+import { isAlive, runCommand, stopProcess } from './processes.ts';
+import { treeRssBytes, whileSampling } from './procfs.ts';
 import { fmtCores, fmtInt, fmtMiB, fmtMs, fmtRatio, median } from './report.ts';
 import { parseWrkOutput, parseWrkTime, runWrk, wrkArgs } from './wrk.ts';
 
@@ -702,20 +702,13 @@ async function measureAll(input: TlsScenarioInput, outcome: TlsOutcome, round: n
   for (const measure of TLS_MEASURES) {
     const run: TlsRun = { round, lb: name, measure };
     if (!isAlive(lb.proc)) {
-      run.error = `${lb.name} is no longer running (${lb.proc.exitInfo ?? 'unknown'})\n${logTail(lb.proc)}`;
+      run.error = deadError(lb);
     } else {
-      const sampler = new TreeSampler(lb.proc.pid);
-      const other = new OtherLoad();
-      try {
-        Object.assign(run, await tools[measure]());
-      } catch (err) {
-        run.error = errorText(err);
-      }
-      const sample = sampler.stop();
-      run.peakRssBytes = sample.peakRssBytes;
-      run.cpuCores = sample.cpuCores;
-      run.otherCores = other.stop();
-      if (!isAlive(lb.proc)) run.error = `${lb.name} died during the run (${lb.proc.exitInfo ?? 'unknown'})\n${logTail(lb.proc)}`;
+      const measured = await whileSampling(lb.proc.pid, tools[measure]);
+      if (measured.error === undefined) Object.assign(run, measured.result);
+      else run.error = errorText(measured.error);
+      Object.assign(run, measured.cost);
+      if (!isAlive(lb.proc)) run.error = deadError(lb, 'died during the run');
     }
     outcome.runs.push(run);
     log(`  ${name} ${measure}: ${runText(run)}`);

@@ -5,11 +5,11 @@ import { once } from 'node:events';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { connect, createServer, type ConnectionOptions, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CertificateFiles, TlsVersion } from '../config/types.ts';
 import { CertAuthority, type IssuedCert } from '../../test/helpers/certs.ts';
+import { eventually } from '../../test/helpers/client.ts';
 import { captureLog } from '../../test/helpers/log.ts';
 import { CertificateError } from './certificates.ts';
 import { CertificateStore } from './certificate-store.ts';
@@ -87,15 +87,6 @@ async function served(port: number, servername?: string): Promise<string> {
   const got = socket.getPeerCertificate().fingerprint256;
   socket.destroy();
   return got;
-}
-
-/** Polls until `probe` is true, failing with `what` after a bounded wait. */
-async function eventually(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(20);
-  }
 }
 
 async function echo(socket: TLSSocket, text: string): Promise<string> {
